@@ -1,0 +1,4 @@
+/// Namespace for module-level facts of ElideFormats.
+public enum ElideFormatsModule {
+    public static let name = "ElideFormats"
+}

@@ -1,0 +1,1 @@
+// Placeholder until scripts/generate-proto writes the protoc-c output here.

@@ -1,0 +1,4 @@
+/// Namespace for module-level facts of ElideWire.
+public enum ElideWireModule {
+    public static let name = "ElideWire"
+}

@@ -1,0 +1,1 @@
+print("elide-coordinator: not built yet")

@@ -1,0 +1,1 @@
+print("elide-worker: not built yet")

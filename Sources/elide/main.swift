@@ -1,0 +1,1 @@
+print("elide: not built yet")

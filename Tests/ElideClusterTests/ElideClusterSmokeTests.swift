@@ -1,0 +1,7 @@
+import Testing
+
+@testable import ElideCluster
+
+@Test func moduleNameMatches() {
+    #expect(ElideClusterModule.name == "ElideCluster")
+}

@@ -1,0 +1,7 @@
+import Testing
+
+@testable import ElideFormats
+
+@Test func moduleNameMatches() {
+    #expect(ElideFormatsModule.name == "ElideFormats")
+}

@@ -1,0 +1,7 @@
+import Testing
+
+@testable import ElideModels
+
+@Test func moduleNameMatches() {
+    #expect(ElideModelsModule.name == "ElideModels")
+}

@@ -1,0 +1,7 @@
+import Testing
+
+@testable import ElideTensor
+
+@Test func moduleNameMatches() {
+    #expect(ElideTensorModule.name == "ElideTensor")
+}

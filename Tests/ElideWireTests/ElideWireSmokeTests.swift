@@ -1,0 +1,7 @@
+import Testing
+
+@testable import ElideWire
+
+@Test func moduleNameMatches() {
+    #expect(ElideWireModule.name == "ElideWire")
+}
