@@ -1,7 +1,0 @@
-import Testing
-
-@testable import ElideTensor
-
-@Test func moduleNameMatches() {
-    #expect(ElideTensorModule.name == "ElideTensor")
-}
