@@ -1,4 +1,0 @@
-/// Namespace for module-level facts of ElideEngine.
-public enum ElideEngineModule {
-    public static let name = "ElideEngine"
-}

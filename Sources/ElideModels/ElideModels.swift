@@ -1,4 +1,0 @@
-/// Namespace for module-level facts of ElideModels.
-public enum ElideModelsModule {
-    public static let name = "ElideModels"
-}

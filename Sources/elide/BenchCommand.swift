@@ -1,0 +1,107 @@
+import ElideEngine
+import ElideModels
+import ElideSupport
+import ElideTensor
+import Foundation
+
+/// Measures prefill and decode speed the way llama-bench does: prefill of N random tokens in one batch,
+/// and decode of M tokens one at a time from an empty cache, each repeated and averaged.
+enum BenchCommand {
+    static let spec = CommandSpec(
+        name: "bench", summary: "Measure prefill and decode tokens per second (as llama-bench pp/tg).",
+        options: ModelOptions.specs + [
+            OptionSpec("prompt-tokens", value: "N", help: "Tokens in the prefill test (0 skips it).", default: "512"),
+            OptionSpec("gen-tokens", value: "N", help: "Tokens in the decode test (0 skips it).", default: "128"),
+            OptionSpec(
+                "repetitions", value: "N", help: "Timed repetitions of each test after one warm-up.", default: "3"),
+            OptionSpec("seed", value: "S", help: "Seed for the random prompt tokens.", default: "1"),
+            .flag("json", help: "Print the result as one JSON object."),
+        ])
+
+    struct Report: Encodable {
+        let prefill_tokens_per_second: Double?
+        let prefill_stddev: Double?
+        let decode_tokens_per_second: Double?
+        let decode_stddev: Double?
+        let prompt_tokens: Int
+        let gen_tokens: Int
+        let threads: Int
+        let activations: String
+        let repetitions: Int
+    }
+
+    static func run(_ arguments: ArraySlice<String>) throws -> Int32 {
+        guard let options = try parseOrHelp(spec, arguments) else { return ExitCode.success }
+        let promptTokens = try options.int("prompt-tokens") ?? 512
+        let genTokens = try options.int("gen-tokens") ?? 128
+        let repetitions = try options.int("repetitions") ?? 3
+        guard promptTokens >= 0, genTokens >= 0, repetitions >= 1 else {
+            throw UsageError("--prompt-tokens and --gen-tokens must be 0 or more and --repetitions at least 1")
+        }
+        let threads = try ModelOptions.threads(options)
+        let precision = try ModelOptions.precision(options)
+        let loaded = try LoadedModel(path: try options.required("model"))
+        let model = loaded.model
+        let mask = try ModelOptions.mask(options, model: model)
+        let pool = ThreadPool(threads: threads)
+        var generator = SeededGenerator(seed: UInt64(options.string("seed") ?? "1") ?? 1)
+        let vocabulary = model.configuration.vocabularySize
+
+        let capacity = max(promptTokens, genTokens, 1)
+        let session = LlamaSession(model: model, capacity: capacity, precision: precision, mask: mask, pool: pool)
+
+        var prefillRates: [Double] = []
+        if promptTokens > 0 {
+            let prompt = (0..<promptTokens).map { _ in Int(generator.next() % UInt64(vocabulary)) }
+            for repetition in 0...repetitions {
+                session.reset()
+                let start = MonotonicClock.now()
+                session.forward(prompt, logits: .last)
+                let rate = Double(promptTokens) / MonotonicClock.seconds(since: start)
+                if repetition > 0 { prefillRates.append(rate) }
+            }
+        }
+
+        var decodeRates: [Double] = []
+        if genTokens > 0 {
+            for repetition in 0...repetitions {
+                session.reset()
+                var token = Int(generator.next() % UInt64(vocabulary))
+                let start = MonotonicClock.now()
+                for _ in 0..<genTokens {
+                    session.forward([token], logits: .last, onLogits: { _, logits in token = TokenSampler.argmax(logits) })
+                }
+                let rate = Double(genTokens) / MonotonicClock.seconds(since: start)
+                if repetition > 0 { decodeRates.append(rate) }
+            }
+        }
+
+        let report = Report(
+            prefill_tokens_per_second: mean(prefillRates), prefill_stddev: standardDeviation(prefillRates),
+            decode_tokens_per_second: mean(decodeRates), decode_stddev: standardDeviation(decodeRates),
+            prompt_tokens: promptTokens, gen_tokens: genTokens, threads: threads, activations: precision.rawValue,
+            repetitions: repetitions)
+        if options.flag("json") {
+            print(try jsonLine(report))
+        } else {
+            if let rate = report.prefill_tokens_per_second {
+                print("pp\(promptTokens): \(formatted(rate, 1)) ± \(formatted(report.prefill_stddev ?? 0, 1)) tokens/s")
+            }
+            if let rate = report.decode_tokens_per_second {
+                print("tg\(genTokens): \(formatted(rate, 1)) ± \(formatted(report.decode_stddev ?? 0, 1)) tokens/s")
+            }
+            print("threads \(threads), activations \(precision.rawValue), \(repetitions) repetitions")
+        }
+        return ExitCode.success
+    }
+
+    static func mean(_ values: [Double]) -> Double? {
+        values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
+    }
+
+    static func standardDeviation(_ values: [Double]) -> Double? {
+        guard let mean = mean(values), values.count > 1 else { return values.isEmpty ? nil : 0 }
+        let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)
+        return variance.squareRoot()
+    }
+}

@@ -1,7 +1,0 @@
-import Testing
-
-@testable import ElideModels
-
-@Test func moduleNameMatches() {
-    #expect(ElideModelsModule.name == "ElideModels")
-}
