@@ -1,7 +1,0 @@
-import Testing
-
-@testable import ElideSupport
-
-@Test func versionIsSemantic() {
-    #expect(ElideVersion.string.split(separator: ".").count == 3)
-}
