@@ -1,7 +1,0 @@
-import Testing
-
-@testable import ElideFormats
-
-@Test func moduleNameMatches() {
-    #expect(ElideFormatsModule.name == "ElideFormats")
-}
