@@ -152,7 +152,9 @@ extension LlamaSession {
         let groupSize = heads / configuration.kvHeadCount
         let scale = 1 / Float(headDimension).squareRoot()
         let start = position
-        let roundsToHalf = precision == .q8
+        // llama.cpp's CPU flash attention runs batches of 64 or more query rows in float32 against the
+        // fp16 cache, and smaller batches (decode steps, short prompts) with an fp16 query and fp16 weights.
+        let roundsToHalf = precision == .q8 && count < 64
 
         // Split tokens into slices so both threads stay busy in decode (one token) and prefill alike.
         let slices = min(count, max(1, scratch.scoreSlots / heads))

@@ -1,4 +1,0 @@
-/// Namespace for module-level facts of ElideWire.
-public enum ElideWireModule {
-    public static let name = "ElideWire"
-}

@@ -1,7 +1,0 @@
-import Testing
-
-@testable import ElideWire
-
-@Test func moduleNameMatches() {
-    #expect(ElideWireModule.name == "ElideWire")
-}
