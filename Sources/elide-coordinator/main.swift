@@ -1,1 +1,4 @@
-print("elide-coordinator: not built yet")
+import ElideCluster
+import Foundation
+
+exit(CoordinatorCommand.main(Array(CommandLine.arguments.dropFirst())))

@@ -1,1 +1,4 @@
-print("elide-worker: not built yet")
+import ElideCluster
+import Foundation
+
+exit(WorkerCommand.main(Array(CommandLine.arguments.dropFirst())))

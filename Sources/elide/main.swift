@@ -1,4 +1,6 @@
+import ElideCluster
 import ElideSupport
+import Foundation
 
 #if canImport(Glibc)
     import Glibc
@@ -12,19 +14,26 @@ let engineCommands: [String: (ArraySlice<String>) throws -> Int32] = [
     "bench": BenchCommand.run,
 ]
 
-let topLevelHelp = """
+let engineSummaries: [(name: String, summary: String)] = [
+    ("inspect", "Print a GGUF file's metadata and tensor table."),
+    ("eval", "Score a text file with a model (eval perplexity)."),
+    ("generate", "Generate text from a prompt."),
+    ("bench", "Measure prefill and decode speed."),
+]
+
+let topLevelHelp =
+    """
     OVERVIEW: Elide, an engine for dynamic model compression and adaptive computation.
 
     USAGE: elide <command> [options]
 
     COMMANDS:
-      inspect PATH              Print a GGUF file's metadata and tensor table.
-      eval perplexity           Score a text file with a model.
-      generate                  Generate text from a prompt.
-      bench                     Measure prefill and decode speed.
 
-    Run 'elide <command> --help' for a command's options.
     """
+    + (engineSummaries + ClusterCommandLine.commands).map { entry in
+        "  " + entry.name.padding(toLength: 12, withPad: " ", startingAt: 0) + entry.summary
+    }.joined(separator: "\n")
+    + "\n\nRun 'elide <command> --help' for a command's options."
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let commandName = arguments.first, commandName != "--help", commandName != "help" else {
@@ -32,8 +41,13 @@ guard let commandName = arguments.first, commandName != "--help", commandName !=
     exit(arguments.isEmpty ? ExitCode.usage : ExitCode.success)
 }
 
+if let status = ClusterCommandLine.run(command: commandName, arguments: Array(arguments.dropFirst())) {
+    exit(status)
+}
+
 guard let command = engineCommands[commandName] else {
-    let suggestion = engineCommands.keys.min {
+    let names = Array(engineCommands.keys) + ClusterCommandLine.commands.map(\.name)
+    let suggestion = names.min {
         editDistanceForSuggestion($0, commandName) < editDistanceForSuggestion($1, commandName)
     }
     var message = "elide: unknown command '\(commandName)'"

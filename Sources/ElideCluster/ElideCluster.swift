@@ -1,4 +1,0 @@
-/// Namespace for module-level facts of ElideCluster.
-public enum ElideClusterModule {
-    public static let name = "ElideCluster"
-}

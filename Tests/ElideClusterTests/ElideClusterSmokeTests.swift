@@ -1,7 +1,0 @@
-import Testing
-
-@testable import ElideCluster
-
-@Test func moduleNameMatches() {
-    #expect(ElideClusterModule.name == "ElideCluster")
-}
