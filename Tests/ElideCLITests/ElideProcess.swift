@@ -13,18 +13,20 @@ struct ElideProcess {
     static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// The `elide` binary of the configuration the tests were built in (`make test` builds release first).
+    /// The `elide` binary built beside the test runner (`make test` builds release first), else the
+    /// one in `.build/release` or `.build/debug`.
     static func binary() throws -> URL {
-        let candidates = ["release", "debug"].map {
-            repositoryRoot.appendingPathComponent(".build/\($0)/elide")
+        let runner = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+        let candidates = [
+            URL(fileURLWithPath: runner).deletingLastPathComponent().appendingPathComponent("elide"),
+            repositoryRoot.appendingPathComponent(".build/release/elide"),
+            repositoryRoot.appendingPathComponent(".build/debug/elide"),
+        ]
+        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            Issue.record("elide not found in \(candidates.map(\.path)); run 'swift build' first")
+            throw CocoaError(.fileNoSuchFile)
         }
-        let bundleSibling = Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("elide")
-        for candidate in [bundleSibling] + candidates where FileManager.default.isExecutableFile(atPath: candidate.path)
-        {
-            return candidate
-        }
-        Issue.record("elide binary not found next to the tests or in .build; run 'swift build' first")
-        throw CocoaError(.fileNoSuchFile)
+        return found
     }
 
     static func run(_ arguments: [String]) throws -> Output {
