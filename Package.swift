@@ -30,15 +30,23 @@ let package = Package(
         .target(name: "ElideFormats", dependencies: ["ElideTensor", "ElideSupport"]),
         .target(name: "ElideModels", dependencies: ["ElideTensor", "ElideFormats"], swiftSettings: kernelSettings),
         .target(name: "ElideEngine", dependencies: ["ElideModels", "ElideSupport"]),
+        .target(name: "ElideSearch", dependencies: ["ElideSupport"]),
         .target(name: "ElideWire", dependencies: ["ElideProto", "CProtobufC", "CZstd", "COpenSSL", "ElideSupport"]),
         .target(
             name: "ElideCluster",
-            dependencies: ["ElideWire", "ElideEngine", "ElideTensor", "ElideSupport"]
+            dependencies: ["ElideWire", "ElideEngine", "ElideSearch", "ElideTensor", "ElideSupport"]
         ),
 
         .executableTarget(name: "elide", dependencies: ["ElideCluster", "ElideEngine", "ElideSupport"]),
         .executableTarget(name: "elide-coordinator", dependencies: ["ElideCluster", "ElideSupport"]),
         .executableTarget(name: "elide-worker", dependencies: ["ElideCluster", "ElideSupport"]),
+        .executableTarget(
+            name: "elide-kernel-bench", dependencies: ["ElideTensor"], path: "Benchmarks/KernelBench",
+            swiftSettings: kernelSettings),
+        .executableTarget(
+            name: "elide-cluster-bench",
+            dependencies: ["ElideCluster", "ElideWire", "ElideModels", "ElideTensor", "ElideSupport"],
+            path: "Benchmarks/ClusterBench"),
 
         .testTarget(name: "ElideSupportTests", dependencies: ["ElideSupport"]),
         .testTarget(name: "ElideTensorTests", dependencies: ["ElideTensor"]),
@@ -52,6 +60,7 @@ let package = Package(
             dependencies: ["ElideModels", "ElideEngine"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "ElideSearchTests", dependencies: ["ElideSearch"]),
         .testTarget(name: "ElideWireTests", dependencies: ["ElideWire"]),
         .testTarget(name: "ElideClusterTests", dependencies: ["ElideCluster"]),
         .testTarget(name: "ElideCLITests", dependencies: ["ElideSupport"]),

@@ -1,0 +1,4 @@
+/// Namespace for module-level facts of ElideSearch.
+public enum ElideSearchModule {
+    public static let name = "ElideSearch"
+}

@@ -1,0 +1,7 @@
+import Testing
+
+@testable import ElideSearch
+
+@Test func moduleNameMatches() {
+    #expect(ElideSearchModule.name == "ElideSearch")
+}
