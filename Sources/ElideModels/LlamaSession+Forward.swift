@@ -60,20 +60,48 @@ extension LlamaSession {
             model.tokenEmbedding.dequantizeRow(token, into: hidden + row * width)
         }
 
-        for (index, layer) in model.layers.enumerated() {
-            observer?(index, .layerInput, UnsafeBufferPointer(start: hidden, count: count * width), count)
-            if mask.attentionKept[index] {
-                attentionBlock(layer, index: index, count: count)
+        runLayers(from: 0, count: count, observer: observer)
+        advance(by: count)
+        emitLogits(rows: logitRows, onLogits: onLogits)
+    }
+
+    /// Runs every sub-block from `boundary` (see `SubBlockBoundary.index`) to the end on the `count` rows in
+    /// `scratch.hidden`, reporting each boundary's hidden states to `observer`.
+    func runLayers(from boundary: Int, count: Int, observer: HiddenStateObserver?) {
+        let configuration = model.configuration
+        let width = configuration.embeddingLength
+        let hidden = scratch.hidden
+        let layerCount = model.layers.count
+
+        // One table of RoPE angles per position, shared by the query and key heads of every layer.
+        for row in 0..<count {
+            Kernels.ropeTable(
+                position: position + row, base: configuration.ropeBase, headDim: configuration.headDimension,
+                into: scratch.ropeTables + row * configuration.headDimension)
+        }
+
+        for index in (boundary / 2)..<layerCount {
+            let layer = model.layers[index]
+            if boundary <= 2 * index {
+                observer?(index, .layerInput, UnsafeBufferPointer(start: hidden, count: count * width), count)
+                if mask.attentionKept[index] {
+                    attentionBlock(layer, index: index, count: count)
+                }
             }
             observer?(index, .afterAttention, UnsafeBufferPointer(start: hidden, count: count * width), count)
             if mask.mlpKept[index] {
                 feedForwardBlock(layer, count: count)
             }
         }
-        observer?(model.layers.count, .finalOutput, UnsafeBufferPointer(start: hidden, count: count * width), count)
-        advance(by: count)
+        observer?(layerCount, .finalOutput, UnsafeBufferPointer(start: hidden, count: count * width), count)
+    }
 
+    /// Computes the output logits of `rows` (offsets into `scratch.hidden`) in groups of `scratch.logitRows`.
+    func emitLogits(rows logitRows: Range<Int>, onLogits: (Int, UnsafeBufferPointer<Float>) -> Void) {
         guard !logitRows.isEmpty else { return }
+        let configuration = model.configuration
+        let width = configuration.embeddingLength
+        let hidden = scratch.hidden
         let vocabulary = configuration.vocabularySize
         var rowStart = logitRows.lowerBound
         while rowStart < logitRows.upperBound {
@@ -94,7 +122,7 @@ extension LlamaSession {
         }
     }
 
-    private func attentionBlock(_ layer: LlamaModel.Layer, index: Int, count: Int) {
+    func attentionBlock(_ layer: LlamaModel.Layer, index: Int, count: Int) {
         let configuration = model.configuration
         let width = configuration.embeddingLength
         let kvWidth = configuration.kvDimension
@@ -107,20 +135,19 @@ extension LlamaSession {
                 hidden + row * width, weight: layer.attentionNorm, count: width, epsilon: configuration.rmsEpsilon,
                 into: normed + row * width)
         }
-        Kernels.matmul(layer.query, normed, tokens: count, scratch.query, precision: precision, pool: pool)
-        Kernels.matmul(layer.key, normed, tokens: count, scratch.key, precision: precision, pool: pool)
-        Kernels.matmul(layer.value, normed, tokens: count, scratch.value, precision: precision, pool: pool)
+        Kernels.matmul(
+            [(layer.query, scratch.query), (layer.key, scratch.key), (layer.value, scratch.value)], normed,
+            tokens: count, precision: precision, pool: pool)
 
         let keyCache = keys[index]!
         let valueCache = values[index]!
         for row in 0..<count {
             let absolute = position + row
+            let table = scratch.ropeTables + row * headDimension
             Kernels.rope(
-                scratch.query + row * width, heads: configuration.headCount, headDim: headDimension,
-                position: absolute, base: configuration.ropeBase)
+                scratch.query + row * width, heads: configuration.headCount, headDim: headDimension, table: table)
             Kernels.rope(
-                scratch.key + row * kvWidth, heads: configuration.kvHeadCount, headDim: headDimension,
-                position: absolute, base: configuration.ropeBase)
+                scratch.key + row * kvWidth, heads: configuration.kvHeadCount, headDim: headDimension, table: table)
             let keyRow = keyCache + absolute * kvWidth
             let valueRow = valueCache + absolute * kvWidth
             keyRow.update(from: scratch.key + row * kvWidth, count: kvWidth)
@@ -132,12 +159,72 @@ extension LlamaSession {
             }
         }
 
-        scaledDotProductAttention(keyCache: keyCache, valueCache: valueCache, count: count)
+        if count >= Self.matrixAttentionThreshold {
+            matrixAttention(keyCache: keyCache, valueCache: valueCache, count: count)
+        } else {
+            scaledDotProductAttention(keyCache: keyCache, valueCache: valueCache, count: count)
+        }
 
         Kernels.matmul(
             layer.attentionOutput, scratch.attention, tokens: count, scratch.projected, precision: precision,
             pool: pool)
         Kernels.axpy(1, scratch.projected, hidden, count: count * width)
+    }
+
+    /// Batches of at least this many tokens compute attention as matrix products through OpenBLAS, in
+    /// Float32 for both precisions as llama.cpp's tiled CPU attention does from 64 query rows on.
+    static var matrixAttentionThreshold: Int { 64 }
+
+    /// Causal grouped-query attention as two matrix products per head and block of rows:
+    /// scores = Q·Kᵀ/√d over the visible positions, a masked softmax per row, then scores·V.
+    private func matrixAttention(
+        keyCache: UnsafeMutablePointer<Float>, valueCache: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        let configuration = model.configuration
+        let width = configuration.embeddingLength
+        let kvWidth = configuration.kvDimension
+        let headDimension = configuration.headDimension
+        let heads = configuration.headCount
+        let groupSize = heads / configuration.kvHeadCount
+        let scale = 1 / Float(headDimension).squareRoot()
+        let start = position
+        let rowBlocks = LlamaScratch.attentionRowBlocks
+        let rowsPerBlock = (count + rowBlocks - 1) / rowBlocks
+        let query = scratch.query
+        let output = scratch.attention
+        let scores = scratch.blockScores
+        let blockCapacity = scratch.blockScoreCapacity
+
+        pool.parallelForWorkers(heads * rowBlocks) { chunk, worker in
+            let head = chunk % heads
+            let firstRow = (chunk / heads) * rowsPerBlock
+            let lastRow = min(count, firstRow + rowsPerBlock)
+            guard firstRow < lastRow else { return }
+            let rows = lastRow - firstRow
+            let visible = start + lastRow
+            let kvOffset = (head / groupSize) * headDimension
+            let block = scores + worker * blockCapacity
+            precondition(rows * visible <= blockCapacity, "attention scratch holds \(blockCapacity) scores")
+
+            Kernels.sgemm(
+                m: rows, n: visible, k: headDimension, alpha: scale,
+                a: query + firstRow * width + head * headDimension, lda: width,
+                b: keyCache + kvOffset, ldb: kvWidth, transposeB: true,
+                c: block, ldc: visible)
+            for row in 0..<rows {
+                let rowScores = block + row * visible
+                let valid = start + firstRow + row + 1
+                Kernels.softmax(rowScores, count: valid)
+                if valid < visible {
+                    (rowScores + valid).initialize(repeating: 0, count: visible - valid)
+                }
+            }
+            Kernels.sgemm(
+                m: rows, n: headDimension, k: visible,
+                a: block, lda: visible,
+                b: valueCache + kvOffset, ldb: kvWidth, transposeB: false,
+                c: output + firstRow * width + head * headDimension, ldc: width)
+        }
     }
 
     /// Causal grouped-query attention of the chunk's queries against every cached position up to their own.
@@ -204,7 +291,7 @@ extension LlamaSession {
         }
     }
 
-    private func feedForwardBlock(_ layer: LlamaModel.Layer, count: Int) {
+    func feedForwardBlock(_ layer: LlamaModel.Layer, count: Int) {
         let configuration = model.configuration
         let width = configuration.embeddingLength
         let ffn = configuration.feedForwardLength
@@ -216,8 +303,9 @@ extension LlamaSession {
                 hidden + row * width, weight: layer.feedForwardNorm, count: width, epsilon: configuration.rmsEpsilon,
                 into: normed + row * width)
         }
-        Kernels.matmul(layer.gate, normed, tokens: count, scratch.gate, precision: precision, pool: pool)
-        Kernels.matmul(layer.up, normed, tokens: count, scratch.up, precision: precision, pool: pool)
+        Kernels.matmul(
+            [(layer.gate, scratch.gate), (layer.up, scratch.up)], normed, tokens: count, precision: precision,
+            pool: pool)
         Kernels.swiglu(gate: scratch.gate, up: scratch.up, count: count * ffn)
         Kernels.matmul(layer.down, scratch.gate, tokens: count, scratch.projected, precision: precision, pool: pool)
         Kernels.axpy(1, scratch.projected, hidden, count: count * width)

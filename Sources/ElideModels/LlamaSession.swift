@@ -82,6 +82,13 @@ final class LlamaScratch {
     /// Attention scores: one row of `capacity` floats for each of `scoreSlots` parallel work items.
     let scores: UnsafeMutablePointer<Float>
     let scoreSlots: Int
+    /// RoPE cosines and sines, `headDimension` floats per position of the batch.
+    let ropeTables: UnsafeMutablePointer<Float>
+    /// Score blocks of the matrix attention path, `blockScoreCapacity` floats per pool thread.
+    let blockScores: UnsafeMutablePointer<Float>
+    let blockScoreCapacity: Int
+    /// Row blocks a batch is split into on the matrix attention path, so both threads share the work.
+    static let attentionRowBlocks = 4
     /// Output logits for up to `logitRows` tokens at a time.
     let logits: UnsafeMutablePointer<Float>
     let logitRows: Int
@@ -110,7 +117,12 @@ final class LlamaScratch {
         up = make(batch * ffn)
         scores = make(scoreSlots * capacity)
         logits = make(logitRows * configuration.vocabularySize)
-        all = [hidden, normed, query, key, value, attention, projected, gate, up, scores, logits]
+        ropeTables = make(batch * configuration.headDimension)
+        blockScoreCapacity = (batch + Self.attentionRowBlocks - 1) / Self.attentionRowBlocks * capacity
+        blockScores = make(batch >= LlamaSession.matrixAttentionThreshold ? threads * blockScoreCapacity : 1)
+        all = [
+            hidden, normed, query, key, value, attention, projected, gate, up, scores, logits, ropeTables, blockScores,
+        ]
     }
 
     deinit {
