@@ -1,7 +1,0 @@
-import Testing
-
-@testable import ElideSearch
-
-@Test func moduleNameMatches() {
-    #expect(ElideSearchModule.name == "ElideSearch")
-}
