@@ -53,7 +53,8 @@ public final class FramedConnection: Sendable {
     public let connection: TCPConnection
     public let settings: Settings
     private let receiveState = Mutex(ReceiveState())
-    /// The buffer frames are packed into, reused across sends; the lock also keeps frames whole.
+    /// The buffer frames are packed (or, for large ones, gathered) into, reused across sends; the lock also
+    /// keeps frames whole.
     private let sendState = Mutex(ReusableBuffer())
     private let sentBytes = Atomic<Int>(0)
     private let receivedBytes = Atomic<Int>(0)
@@ -97,13 +98,10 @@ public final class FramedConnection: Sendable {
 
     /// Sends `message` with `bulk` in place of its large `bytes` field, packed straight from the caller's memory.
     func send(_ message: WireMessage, bulk: UnsafeRawBufferPointer?) throws {
-        let peer = connection.peerName
         let sent = try sendState.withLock { buffer in
             defer { buffer.trim() }
-            let frameBytes = try WireCodec.packFrame(
-                message, bulk: bulk, maxFrameBytes: settings.maxFrameBytes, into: &buffer, peer: peer)
-            try connection.write(UnsafeRawBufferPointer(rebasing: buffer.storage[0..<frameBytes]))
-            return frameBytes
+            return try FrameWriter.write(
+                message, bulk: bulk, maxFrameBytes: settings.maxFrameBytes, buffer: &buffer, to: connection)
         }
         sentBytes.add(sent, ordering: .relaxed)
     }

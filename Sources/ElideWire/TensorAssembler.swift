@@ -121,10 +121,12 @@ public struct TensorAssembler: Sendable {
                     tensorID: chunk.tensorID, chunkIndex: chunk.chunkIndex,
                     reason: "raw length \(chunk.rawLength) but \(data.count) bytes of uncompressed data")
             }
+            populateStorage(for: data.count)
             bytes.append(contentsOf: data)
         case .zstd:
             switch Zstd.decompress(data, rawLength: chunk.rawLength) {
             case .success(let raw):
+                populateStorage(for: raw.count)
                 bytes.append(contentsOf: raw)
             case .failure(let failure):
                 throw TensorCodecError.decompressionFailed(
@@ -132,5 +134,17 @@ public struct TensorAssembler: Sendable {
             }
         }
         return chunk.rawLength
+    }
+
+    /// Maps the reserved storage that the next `byteCount` appended bytes will fill (see `PagePopulation`).
+    /// Only the chunk at hand is covered, so memory is committed no faster than data arrives. The range lies
+    /// inside the array's capacity, and populating maps pages without changing their contents.
+    private func populateStorage(for byteCount: Int) {
+        let start = bytes.count
+        guard bytes.capacity - start >= byteCount else { return }
+        bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            PagePopulation.populate(UnsafeMutableRawPointer(mutating: base + start), byteCount: byteCount)
+        }
     }
 }

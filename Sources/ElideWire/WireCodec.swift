@@ -80,28 +80,6 @@ public enum WireCodec {
             }
         }
     }
-
-    /// Packs `message` as a complete frame into `buffer` and returns the frame's size in bytes.
-    ///
-    /// - Throws: `WireError.frameTooLarge` before packing anything when the envelope exceeds `maxFrameBytes`.
-    static func packFrame(
-        _ message: WireMessage, bulk: UnsafeRawBufferPointer? = nil, maxFrameBytes: Int,
-        into buffer: inout ReusableBuffer, peer: String
-    ) throws -> Int {
-        try withEnvelope(message, bulk: bulk) { envelope in
-            let size = elide__v1__envelope__get_packed_size(envelope)
-            guard size <= maxFrameBytes else {
-                throw WireError.frameTooLarge(peer: peer, length: size, maximum: maxFrameBytes, outgoing: true)
-            }
-            let frameBytes = WireProtocol.framePrefixBytes + size
-            buffer.reserve(frameBytes)
-            let base = buffer.storage.baseAddress!.assumingMemoryBound(to: UInt8.self)  // !-safe: reserved above
-            let written = elide__v1__envelope__pack(envelope, base + WireProtocol.framePrefixBytes)
-            precondition(written == size, "protobuf-c packed \(written) bytes after promising \(size)")
-            FrameHeader.write(length: size, to: base)
-            return frameBytes
-        }
-    }
 }
 
 /// The 4-byte big-endian length prefix of a frame.
