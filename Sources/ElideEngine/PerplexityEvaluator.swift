@@ -83,11 +83,13 @@ public struct PerplexityEvaluator {
         for (index, window) in windows.enumerated() {
             session.reset()
             let lastScored = window.count - 1
-            session.forward(window, logits: .all, onLogits: { row, logits in
-                guard row >= firstScored && row < lastScored else { return }
-                total -= logProbability(of: window[row + 1], logits: logits)
-                scored += 1
-            })
+            session.forward(
+                window, logits: .all,
+                onLogits: { row, logits in
+                    guard row >= firstScored && row < lastScored else { return }
+                    total -= logProbability(of: window[row + 1], logits: logits)
+                    scored += 1
+                })
             perWindow.append(exp(total / Double(max(scored, 1))))
             progress(index + 1, windows.count)
         }

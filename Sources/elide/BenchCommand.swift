@@ -69,7 +69,8 @@ enum BenchCommand {
                 var token = Int(generator.next() % UInt64(vocabulary))
                 let start = MonotonicClock.now()
                 for _ in 0..<genTokens {
-                    session.forward([token], logits: .last, onLogits: { _, logits in token = TokenSampler.argmax(logits) })
+                    session.forward(
+                        [token], logits: .last, onLogits: { _, logits in token = TokenSampler.argmax(logits) })
                 }
                 let rate = Double(genTokens) / MonotonicClock.seconds(since: start)
                 if repetition > 0 { decodeRates.append(rate) }

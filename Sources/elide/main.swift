@@ -12,6 +12,7 @@ let engineCommands: [String: (ArraySlice<String>) throws -> Int32] = [
     "eval": EvalCommand.run,
     "generate": GenerateCommand.run,
     "bench": BenchCommand.run,
+    "export": ExportCommand.run,
 ]
 
 let engineSummaries: [(name: String, summary: String)] = [
@@ -19,6 +20,7 @@ let engineSummaries: [(name: String, summary: String)] = [
     ("eval", "Score a text file with a model (eval perplexity)."),
     ("generate", "Generate text from a prompt."),
     ("bench", "Measure prefill and decode speed."),
+    ("export", "Write a GGUF copy of a model with a compression plan applied."),
 ]
 
 let topLevelHelp =

@@ -70,9 +70,17 @@ public struct JobTable: Sendable {
     }
 
     mutating func accept(_ task: TaskID, output: [UInt8], time: Double) throws -> JobChange {
-        guard var entry = jobs[task.job] else { throw JournalError.inconsistent("result for unknown job \(task.job)") }
-        guard entry.state == .running else { return JobChange() }
+        // Taking the entry out of the table keeps its pending dictionary uniquely referenced, so removing
+        // one task does not copy the whole dictionary on every result.
+        guard var entry = jobs.removeValue(forKey: task.job) else {
+            throw JournalError.inconsistent("result for unknown job \(task.job)")
+        }
+        guard entry.state == .running else {
+            jobs[task.job] = entry
+            return JobChange()
+        }
         guard entry.pending.removeValue(forKey: task.index) != nil, var driver = entry.driver else {
+            jobs[task.job] = entry
             throw JournalError.inconsistent("result for task \(task), which is not pending")
         }
         entry.tasksDone += 1
