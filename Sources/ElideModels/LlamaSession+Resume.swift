@@ -2,7 +2,7 @@
 ///
 /// With `n` layers there are `2n + 1` boundaries: `2i` is the input of layer `i` (before its attention),
 /// `2i + 1` lies between layer `i`'s attention and its MLP, and `2n` is the output of the last layer,
-/// before the final norm. They match the `HiddenStatePoint`s an observer sees.
+/// before the final norm. They match the `HiddenStatePoint`s an observer receives.
 public struct SubBlockBoundary: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Position in execution order, `0...2 × layers`.
     public let index: Int
@@ -12,7 +12,7 @@ public struct SubBlockBoundary: Hashable, Comparable, Sendable, CustomStringConv
         self.index = index
     }
 
-    /// The boundary an observer reports as (`layer`, `point`); `.finalOutput` takes the layer count.
+    /// Creates the boundary an observer reports as (`layer`, `point`); `.finalOutput` takes the layer count.
     public init(layer: Int, point: HiddenStatePoint) {
         switch point {
         case .layerInput, .finalOutput: self.init(index: 2 * layer)
@@ -20,10 +20,10 @@ public struct SubBlockBoundary: Hashable, Comparable, Sendable, CustomStringConv
         }
     }
 
-    /// The number of boundaries of a model with `layers` layers.
+    /// Returns the number of boundaries of a model with `layers` layers.
     public static func count(layers: Int) -> Int { 2 * layers + 1 }
 
-    /// The boundary just before the first sub-block that `mask` drops, or nil when it drops none.
+    /// Returns the boundary just before the first sub-block that `mask` drops, or nil when it drops none.
     public static func firstDropped(in mask: SubBlockMask) -> SubBlockBoundary? {
         for layer in 0..<mask.layerCount {
             if !mask.attentionKept[layer] { return SubBlockBoundary(layer: layer, point: .layerInput) }
@@ -46,7 +46,7 @@ extension LlamaSession {
     /// Runs the sub-blocks from `boundary` to the end on hidden states taken at that boundary, appending
     /// the rows to the KV caches of the layers it runs.
     ///
-    /// `states` holds `count` rows of `embeddingLength` floats: the residual stream at `boundary` for the
+    /// `states` contains `count` rows of `embeddingLength` floats: the residual stream at `boundary` for the
     /// positions `position ..< position + count`. The sub-blocks before `boundary` do not run and their
     /// layers' KV caches get no entries for these positions. So every call between two `reset()`s must
     /// start at the same boundary; a later `forward(_:)` on the same positions needs a `reset()` first.

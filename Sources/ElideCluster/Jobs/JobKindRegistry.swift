@@ -32,8 +32,8 @@ public struct JobKindRegistry: Sendable {
         for kind in kinds { register(kind) }
     }
 
-    /// The diagnostic kinds every build ships: `sleep` and `matmul`.
-    public static let builtin = JobKindRegistry([SleepJob.kind, MatmulJob.kind])
+    /// The kinds every build ships: the diagnostic `sleep` and `matmul`, and `evopress`.
+    public static let builtin = JobKindRegistry([SleepJob.kind, MatmulJob.kind, EvoPressJob.kind])
 
     /// Adds or replaces a kind and its executors.
     public mutating func register(_ kind: JobKind) {

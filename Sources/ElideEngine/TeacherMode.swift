@@ -1,0 +1,43 @@
+/// Storage format of the dense model's next-token distributions, the teacher of the KL fitness.
+public enum TeacherMode: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// Every log-probability of every position, rounded to fp16 (vocabulary × 2 bytes per position:
+    /// 96 MiB per 1,024-token sequence for SmolLM2's 49,152 tokens). The KL divergence is over the
+    /// whole vocabulary.
+    case exact
+    /// The teacher's `k` most likely tokens per position (indices and Float log-probabilities, 8 bytes
+    /// each). The KL divergence is over those `k` tokens only, with both distributions renormalised over
+    /// them (TopK-KL of EvoPress's `sparse_kl`).
+    case topK(Int)
+
+    /// Parses `exact`, `top-k:K` or `topk:K`.
+    public init(parsing text: String) throws {
+        let lowered = text.lowercased()
+        if lowered == "exact" {
+            self = .exact
+            return
+        }
+        for prefix in ["top-k:", "topk:"] where lowered.hasPrefix(prefix) {
+            if let k = Int(lowered.dropFirst(prefix.count)), k >= 2 {
+                self = .topK(k)
+                return
+            }
+        }
+        throw CalibrationError("invalid teacher mode '\(text)': expected 'exact' or 'top-k:K' with K of 2 or more")
+    }
+
+    public var description: String {
+        switch self {
+        case .exact: "exact"
+        case .topK(let k): "top-k:\(k)"
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try self.init(parsing: try decoder.singleValueContainer().decode(String.self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
