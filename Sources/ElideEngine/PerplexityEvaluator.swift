@@ -2,13 +2,13 @@ import ElideModels
 import ElideTensor
 import Foundation
 
-/// How a text is cut into windows and which predictions count.
+/// The rule for cutting a text into windows and choosing the predictions that count.
 public enum PerplexityProtocol: String, Sendable, CaseIterable {
     /// Consecutive windows of `context` tokens; every prediction inside a window is scored
     /// (`context - 1` per window), and a shorter final window is scored too.
     case elide
     /// `llama-perplexity`'s protocol: only whole windows of `context` tokens, BOS written into the first
-    /// position when the vocabulary asks for one, and only the predictions made from the second half of
+    /// position when the vocabulary requests one, and only the predictions made from the second half of
     /// each window scored (positions `context/2 ..< context-1` predicting the next token).
     case llamaCpp = "llama.cpp"
 }

@@ -1,6 +1,6 @@
 import ElideTensor
 
-/// Which rows of a forward call produce logits.
+/// The rows of a forward call that produce logits.
 public enum LogitRequest: Sendable {
     case none
     case last

@@ -1,4 +1,4 @@
-/// Which attention and MLP sub-blocks of each layer run. A dropped attention sub-block also keeps no
+/// The attention and MLP sub-blocks of each layer that run. A dropped attention sub-block also keeps no
 /// KV cache for that layer. The engine's `CompressionPlan` lowers to this mask.
 public struct SubBlockMask: Sendable, Equatable {
     public var attentionKept: [Bool]
@@ -10,7 +10,7 @@ public struct SubBlockMask: Sendable, Equatable {
         self.mlpKept = mlpKept
     }
 
-    /// The mask that keeps every sub-block of `layers` layers.
+    /// Returns the mask that keeps every sub-block of `layers` layers.
     public static func dense(layers: Int) -> SubBlockMask {
         SubBlockMask(
             attentionKept: Array(repeating: true, count: layers), mlpKept: Array(repeating: true, count: layers))
@@ -20,7 +20,7 @@ public struct SubBlockMask: Sendable, Equatable {
     public var droppedCount: Int { attentionKept.filter { !$0 }.count + mlpKept.filter { !$0 }.count }
 }
 
-/// Where in a layer an observed hidden state was taken.
+/// The point in a layer at which an observed hidden state was taken.
 public enum HiddenStatePoint: Sendable {
     /// The residual stream entering layer `layer`.
     case layerInput
