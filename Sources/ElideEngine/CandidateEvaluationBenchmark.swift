@@ -27,15 +27,17 @@ public struct EvaluationThroughput: Sendable, Codable, Equatable {
 
 /// Measures `EvaluationThroughput`; the numbers go into the benchmark record, never into tests.
 public enum CandidateEvaluationBenchmark {
-    /// Times `repetitions` evaluations of `mask` (after a warm-up that fills the cache) and as many
-    /// dense passes over the same sequences, and returns the median rates.
+    /// Times `repetitions` rounds of one evaluation of `mask` and one dense pass of each kind over the
+    /// same sequences, after a warm-up evaluation that fills the cache, and returns the best rate of each.
+    ///
+    /// The three measurements alternate within a round, so load from other processes falls on all of them,
+    /// and the fastest round is the one least disturbed by it.
     public static func measure(
         evaluator: CandidateEvaluator, mask: SubBlockMask, sequenceIDs: [Int], tokensPerSequence: Int,
         repetitions: Int = 3
     ) throws -> EvaluationThroughput {
         precondition(repetitions >= 1, "at least one timed repetition is needed")
         let tokens = sequenceIDs.count * tokensPerSequence
-        let model = evaluator.model
         let settings = evaluator.settings
 
         let buildsBefore = evaluator.cache.statistics
@@ -44,24 +46,31 @@ public enum CandidateEvaluationBenchmark {
         let builtTokens = (buildsAfter.misses - buildsBefore.misses) * evaluator.calibration.sequenceLength
         let buildSeconds = buildsAfter.buildSeconds - buildsBefore.buildSeconds
 
-        let candidateSeconds = try median(repetitions) {
-            _ = try evaluator.evaluate(mask: mask, sequenceIDs: sequenceIDs, tokensPerSequence: tokensPerSequence)
-        }
         let session = LlamaSession(
-            model: model, capacity: tokensPerSequence,
+            model: evaluator.model, capacity: tokensPerSequence,
             batchCapacity: min(settings.batchCapacity, tokensPerSequence), precision: settings.precision,
             pool: evaluator.pool)
         let inputs = try sequenceIDs.map { Array(try evaluator.calibration.tokens(of: $0, count: tokensPerSequence)) }
-        func denseSeconds(_ request: LogitRequest) throws -> Double {
-            try median(repetitions) {
-                for input in inputs {
-                    session.reset()
-                    session.forward(input, logits: request)
-                }
+        func runDense(_ request: LogitRequest) {
+            for input in inputs {
+                session.reset()
+                session.forward(input, logits: request)
             }
         }
-        let prefillSeconds = try denseSeconds(.last)
-        let allLogitsSeconds = try denseSeconds(.all)
+
+        var candidateSeconds = Double.infinity
+        var prefillSeconds = Double.infinity
+        var allLogitsSeconds = Double.infinity
+        for _ in 0..<repetitions {
+            candidateSeconds = min(
+                candidateSeconds,
+                try seconds {
+                    _ = try evaluator.evaluate(
+                        mask: mask, sequenceIDs: sequenceIDs, tokensPerSequence: tokensPerSequence)
+                })
+            prefillSeconds = min(prefillSeconds, seconds { runDense(.last) })
+            allLogitsSeconds = min(allLogitsSeconds, seconds { runDense(.all) })
+        }
 
         let layers = Double(2 * mask.layerCount)
         return EvaluationThroughput(
@@ -74,14 +83,10 @@ public enum CandidateEvaluationBenchmark {
             cacheBuildTokensPerSecond: buildSeconds > 0 ? Double(builtTokens) / buildSeconds : 0)
     }
 
-    /// Returns the median wall time of `count` runs of `body`.
-    private static func median(_ count: Int, _ body: () throws -> Void) throws -> Double {
-        var seconds: [Double] = []
-        for _ in 0..<count {
-            let start = MonotonicClock.now()
-            try body()
-            seconds.append(MonotonicClock.seconds(since: start))
-        }
-        return seconds.sorted()[count / 2]
+    /// Returns the wall time of one run of `body`.
+    private static func seconds(_ body: () throws -> Void) rethrows -> Double {
+        let start = MonotonicClock.now()
+        try body()
+        return MonotonicClock.seconds(since: start)
     }
 }

@@ -29,12 +29,14 @@ extension Array where Element == SequenceKL {
 ///
 /// For each sequence the dense hidden states and teacher distributions come from `cache`, so a
 /// candidate runs only from its first dropped sub-block on. With the first `T` tokens of a sequence,
-/// the predictions at positions `0 ..< T − 1` are scored and the last position is dropped, as
-/// EvoPress's `compute_kl_div` drops it.
+/// the predictions at positions `0 ..< T − 1` are scored. The last position, whose prediction concerns
+/// a token outside the sequence, is dropped, as EvoPress's reference KL fitness drops it.
 ///
-/// The result depends only on the mask, the sequences, the token count, the settings and the pool's
-/// thread count: with those fixed it is the same bit for bit on every run and machine of the same
-/// CPU type. Safe to call from several threads; each call uses its own session.
+/// The result depends only on the mask, the sequences, the token count and the settings, bit for bit:
+/// every product assigns each output to one thread and sums in a fixed order, so the pool's thread
+/// count does not change it (the tests compare 1, 2 and 3 threads). A machine whose OpenBLAS selects
+/// other kernels may differ in the last bits. Safe to call from several threads; each call uses its
+/// own session.
 public final class CandidateEvaluator: @unchecked Sendable {
     public let cache: DenseReferenceCache
     public var model: LlamaModel { cache.model }
@@ -62,24 +64,25 @@ public final class CandidateEvaluator: @unchecked Sendable {
             return sequenceIDs.map { SequenceKL(sequenceID: $0, klSum: 0, tokenCount: scored) }
         }
 
+        // Causal attention lets the last token influence no scored position, so it does not run at all.
         let width = model.configuration.embeddingLength
         let session = LlamaSession(
-            model: model, capacity: tokensPerSequence, batchCapacity: min(settings.batchCapacity, tokensPerSequence),
+            model: model, capacity: scored, batchCapacity: min(settings.batchCapacity, scored),
             precision: settings.precision, mask: mask, pool: pool)
-        // (tokens, width) states at `boundary`, then (tokens, width) final states.
-        let input = UnsafeMutablePointer<Float>.allocate(capacity: tokensPerSequence * width)
+        // (scored, width) states at `boundary`, then (scored, width) final states.
+        let input = UnsafeMutablePointer<Float>.allocate(capacity: scored * width)
         defer { input.deallocate() }
-        let finalStates = UnsafeMutablePointer<Float>.allocate(capacity: tokensPerSequence * width)
+        let finalStates = UnsafeMutablePointer<Float>.allocate(capacity: scored * width)
         defer { finalStates.deallocate() }
 
         var results: [SequenceKL] = []
         for id in sequenceIDs {
             let reference = try cache.reference(sequenceID: id)
-            reference.states.load(boundary: boundary, rows: 0..<tokensPerSequence, into: input)
+            reference.states.load(boundary: boundary, rows: 0..<scored, into: input)
             session.reset()
             var chunkStart = 0
             session.forward(
-                resumingAt: boundary, states: input, count: tokensPerSequence, logits: .none,
+                resumingAt: boundary, states: input, count: scored, logits: .none,
                 observer: { _, point, rows, rowCount in
                     guard point == .finalOutput else { return }
                     // !-safe: the forward pass never reports an empty buffer.
@@ -112,15 +115,13 @@ public final class CandidateEvaluator: @unchecked Sendable {
         finalStates: UnsafePointer<Float>, positions: Int, teacher: TeacherTargets,
         into perPosition: UnsafeMutablePointer<Double>
     ) {
-        let head = OutputHead(model: model)
+        let head = cache.head
         let vocabulary = head.vocabularySize
         // Per pool thread: the teacher's log-probabilities and its probabilities.
         let workerScratch = UnsafeMutablePointer<Float>.allocate(capacity: pool.threads * 2 * vocabulary)
         defer { workerScratch.deallocate() }
 
-        head.forEachLogitBlock(
-            finalStates: finalStates, positions: positions, precision: settings.precision, pool: pool
-        ) { first, rows, logits in
+        head.forEachLogitBlock(finalStates: finalStates, positions: positions, pool: pool) { first, rows, logits in
             pool.parallelForWorkers(rows) { row, worker in
                 let teacherRow = workerScratch + worker * 2 * vocabulary
                 teacher.loadLogProbabilities(position: first + row, into: teacherRow)
@@ -135,7 +136,7 @@ public final class CandidateEvaluator: @unchecked Sendable {
         finalStates: UnsafePointer<Float>, positions: Int, k: Int, teacher: TeacherTargets,
         into perPosition: UnsafeMutablePointer<Double>
     ) {
-        let head = OutputHead(model: model)
+        let head = cache.head
         let width = head.width
         let perWorker = 2 * width + k
         let workerScratch = UnsafeMutablePointer<Float>.allocate(capacity: pool.threads * perWorker)

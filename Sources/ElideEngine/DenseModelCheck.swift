@@ -9,8 +9,8 @@ import ElideTensor
 /// that is NaN, infinite or above `maximumPerplexity` therefore stops the job with the model file and
 /// tokenizer named.
 public enum DenseModelCheck {
-    /// Highest acceptable dense perplexity. Healthy small models score tens on book text; SmolLM2-135M
-    /// scores about 18 to 24 on *Pride and Prejudice*.
+    /// Highest acceptable dense perplexity. Healthy models score tens on book text: SmolLM2-135M
+    /// (Q4_1) scored 23.2 on the first 16,384 tokens of *Pride and Prejudice* in windows of 1,024.
     public static let maximumPerplexity = 1000.0
 
     /// Describes the tokenizer stored in a GGUF file: its model and pre-tokenizer names and size.

@@ -23,7 +23,8 @@ public final class DenseReference: Sendable {
 
     /// Runs the dense model over `tokens` and keeps its states and teacher distributions.
     static func build(
-        model: LlamaModel, tokens: [Int], sequenceID: Int, settings: EvaluatorSettings, pool: ThreadPool
+        model: LlamaModel, head: OutputHead, tokens: [Int], sequenceID: Int, settings: EvaluatorSettings,
+        pool: ThreadPool
     ) -> DenseReference {
         let start = MonotonicClock.now()
         let configuration = model.configuration
@@ -57,12 +58,9 @@ public final class DenseReference: Sendable {
 
         // The logits come from the same blocked products as a candidate's, so identical final states give
         // identical logits. Positions are recorded in parallel, each with its own scratch rows.
-        let head = OutputHead(model: model)
         let recordScratch = UnsafeMutablePointer<Float>.allocate(capacity: pool.threads * 2 * vocabulary)
         defer { recordScratch.deallocate() }
-        head.forEachLogitBlock(
-            finalStates: finalStates, positions: count, precision: settings.precision, pool: pool
-        ) { first, rows, logits in
+        head.forEachLogitBlock(finalStates: finalStates, positions: count, pool: pool) { first, rows, logits in
             pool.parallelForWorkers(rows) { row, worker in
                 teacher.record(
                     position: first + row, logits: logits + row * vocabulary,

@@ -28,6 +28,8 @@ public final class DenseReferenceCache: @unchecked Sendable {
     public let calibration: CalibrationSet
     public let settings: EvaluatorSettings
     let pool: ThreadPool
+    /// The output head shared by the dense passes and the candidates, so both compute logits alike.
+    let head: OutputHead
 
     private struct Entry {
         let reference: DenseReference
@@ -50,6 +52,7 @@ public final class DenseReferenceCache: @unchecked Sendable {
         self.calibration = calibration
         self.settings = settings
         self.pool = pool
+        head = OutputHead(model: model, precision: settings.precision, pool: pool)
     }
 
     public var statistics: DenseCacheStatistics { state.withLock { $0.statistics } }
@@ -63,7 +66,8 @@ public final class DenseReferenceCache: @unchecked Sendable {
         defer { buildLock.unlock() }
         if let cached = lookUp(id) { return cached }
         let reference = DenseReference.build(
-            model: model, tokens: calibration.sequences[id], sequenceID: id, settings: settings, pool: pool)
+            model: model, head: head, tokens: calibration.sequences[id], sequenceID: id, settings: settings,
+            pool: pool)
         insert(reference)
         return reference
     }

@@ -12,8 +12,7 @@ public final class EvaluatorRegistry: Sendable {
         public var calibrationPaths: [String]
         public var sequenceLength: Int
         public var settings: EvaluatorSettings
-        /// Threads of the evaluator's pool; part of the key because KL values are reproducible bit for
-        /// bit only at a fixed thread count.
+        /// Threads of the evaluator's pool, which the evaluator owns.
         public var threads: Int
 
         public init(

@@ -1,7 +1,7 @@
 import ElideTensor
 
 /// Arithmetic and memory choices of candidate evaluation. Every worker of a job must use the same
-/// settings (and thread count, see `CandidateEvaluator`) for their KL values to agree.
+/// precision and teacher mode for their KL values to agree; the state storage changes them slightly.
 public struct EvaluatorSettings: Sendable, Hashable {
     /// Activation precision of the dense pass and of every candidate; default `.f32`. Whole-sequence
     /// batches go through OpenBLAS then, which ran about twice as fast as `.q8`'s 8-bit products for
