@@ -36,6 +36,41 @@ import Testing
         #expect(search.history[0].tokenCount == 64 * 2048)
     }
 
+    @Test func seedGenomesJoinInitialisationAheadOfTheSameRandomDraw() throws {
+        let configuration = try Self.configuration(Self.subBlockSpace)
+        let unseeded = try #require(try EvoPressSearch(configuration: configuration, seed: 7).nextBatch())
+        // One seed outside the random draw, one equal to its third genome, and a repeat of the first.
+        var generator = SeededGenerator(seed: 99)
+        var outside = Self.subBlockSpace.randomGenome(using: &generator)
+        while unseeded.candidates.contains(where: { $0.genome == outside }) {
+            outside = Self.subBlockSpace.randomGenome(using: &generator)
+        }
+        let repeated = unseeded.candidates[2].genome
+        var search = try EvoPressSearch(
+            configuration: configuration, seed: 7, seedGenomes: [outside, repeated, outside])
+        let batch = try #require(search.nextBatch())
+
+        #expect(
+            batch.candidates.map(\.genome) == [outside, repeated]
+                + unseeded.candidates.map(\.genome).filter { $0 != repeated })
+        #expect(batch.minibatch == unseeded.minibatch)
+        // The seed wins when it scores lowest, and ties keep it ahead of the random genomes.
+        try search.submit(
+            batch: batch.index,
+            fitness: Dictionary(
+                uniqueKeysWithValues: batch.candidates.map { ($0.id, $0.genome == outside ? 0.5 : 1.0) }))
+        #expect(search.best?.genome == outside)
+    }
+
+    @Test func seedGenomeOutsideTheSpaceIsRejected() throws {
+        let other = try DepthSearchSpace(layerCount: 16, unit: .subBlock, target: .count(2))
+        var generator = SeededGenerator(seed: 1)
+        let foreign = other.randomGenome(using: &generator)
+        #expect(throws: SearchConfigurationError.self) {
+            try EvoPressSearch(configuration: Self.configuration(Self.subBlockSpace), seed: 1, seedGenomes: [foreign])
+        }
+    }
+
     @Test func stagesKeepLowestAndRescoreParent() throws {
         var search = try EvoPressSearch(configuration: Self.configuration(Self.subBlockSpace), seed: 2)
         let initial = try #require(search.nextBatch())

@@ -175,14 +175,22 @@ public enum ClusterCommandLine {
     static func resultCommand(_ arguments: [String]) throws -> Int32 {
         let spec = CommandSpec(
             name: "result", summary: "Print a finished job's report.",
-            options: connectionOptions + [.flag("json", help: "Print the report as JSON.")], positionals: ["job"])
+            options: connectionOptions + [
+                .flag("json", help: "Print the report as JSON."),
+                OptionSpec(
+                    "out", value: "DIR",
+                    help: "Also write the report to DIR (report.json, summary.txt, plan and plots)."),
+            ], positionals: ["job"])
         let options = try parse(arguments, spec)
         let status = try connect(options).result(try job(options))
-        return printResult(status, json: options.flag("json"))
+        return printResult(status, json: options.flag("json"), out: options.string("out"))
     }
 
-    /// Prints a job's report or failure; returns 0 for a succeeded job and 1 otherwise.
-    static func printResult(_ status: JobStatus, json: Bool) -> Int32 {
+    /// Prints a job's report or failure and, with `out`, writes the report's files there; returns 0 for a
+    /// succeeded job and 1 otherwise.
+    ///
+    /// Text mode prints the summary and the report's short scalar values; `--json` prints everything.
+    static func printResult(_ status: JobStatus, json: Bool, out: String? = nil) -> Int32 {
         guard status.state == .succeeded, let report = status.report else {
             let reason = status.failure ?? "the job is \(status.state.rawValue) (\(status.progressText))"
             CommandSupport.printError("job \(status.id) has no result: \(reason)")
@@ -192,7 +200,26 @@ public enum ClusterCommandLine {
             try? printJSON(report)
         } else {
             print(report.summary)
-            for (key, value) in report.values.sorted(by: { $0.key < $1.key }) { print("  \(key): \(value)") }
+            var omitted: [String] = []
+            for (key, value) in report.values.sorted(by: { $0.key < $1.key }) {
+                switch value {
+                case .bool, .number, .null: print("  \(key): \(value)")
+                case .string(let text) where text.count <= 120 && !text.contains("\n"): print("  \(key): \(value)")
+                default: omitted.append(key)
+                }
+            }
+            if !omitted.isEmpty {
+                print("  (\(omitted.joined(separator: ", ")): see --json or --out DIR)")
+            }
+        }
+        if let out {
+            do {
+                let written = try ReportFiles.write(report, to: out)
+                CommandSupport.printError("wrote \(written.joined(separator: ", ")) to \(out)")
+            } catch {
+                CommandSupport.printError("error: cannot write the report to \(out): \(error)")
+                return ExitCode.failure
+            }
         }
         return ExitCode.success
     }

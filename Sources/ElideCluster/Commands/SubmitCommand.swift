@@ -8,6 +8,9 @@ enum SubmitCommand {
         .flag("wait", help: "Wait for the job to finish, show progress and print its report."),
         .flag("local", help: "Run the job in this process instead of on a cluster (no coordinator needed)."),
         .flag("json", help: "With --wait or --local, print the report as JSON."),
+        OptionSpec(
+            "out", value: "DIR",
+            help: "With --wait or --local, also write the report to DIR (report.json, summary.txt, plan and plots)."),
     ]
 
     static func run(_ arguments: [String], registry: JobKindRegistry) throws -> Int32 {
@@ -32,10 +35,15 @@ enum SubmitCommand {
         }
         var values: [String: String] = [:]
         for option in kind.options {
-            if let value = options.string(option.name) { values[option.name] = value }
+            if option.valueName == nil {
+                if options.flag(option.name) { values[option.name] = "true" }
+            } else if let value = options.string(option.name) {
+                values[option.name] = value
+            }
         }
-        let job = JobSpec(kind: kind.name, seed: seed, options: values)
+        var job = JobSpec(kind: kind.name, seed: seed, options: values)
         do {
+            if let prepare = kind.prepare { job = try prepare(job) }
             _ = try registry.makeDriver(for: job)
         } catch {
             throw UsageError("\(error)")
@@ -43,14 +51,23 @@ enum SubmitCommand {
 
         if options.flag("local") {
             let logger = Logger(label: "local", level: .warning)
+            var printed: (completed: Int, total: Int, at: MonotonicInstant)?
             let report = try LocalJobRunner.run(job, registry: registry, logger: logger) { progress in
+                // One line when the progress count moves, and at most one every 5 s in between.
+                let now = MonotonicInstant.now()
+                if let last = printed, last.completed == progress.completed, last.total == progress.total,
+                    (now - last.at) < .seconds(5)
+                {
+                    return
+                }
+                printed = (progress.completed, progress.total, now)
                 CommandSupport.printError("local running \(progress.completed)/\(progress.total) \(progress.detail)")
             }
             let status = JobStatus(
                 id: "local", kind: kind.name, state: .succeeded, progress: JobProgress(completed: 0, total: 0),
                 tasksDone: 0, tasksCreated: 0, tasksRunning: 0, retries: 0, elapsedSeconds: 0,
                 submittedAtUnixMilliseconds: 0, failure: nil, report: report)
-            return ClusterCommandLine.printResult(status, json: options.flag("json"))
+            return ClusterCommandLine.printResult(status, json: options.flag("json"), out: options.string("out"))
         }
 
         let client = try ClusterCommandLine.connect(options)
@@ -61,7 +78,8 @@ enum SubmitCommand {
         }
         CommandSupport.printError("submitted \(id)")
         _ = try ClusterCommandLine.waitForJob(id, client: client, timeout: nil)
-        return ClusterCommandLine.printResult(try client.result(id), json: options.flag("json"))
+        return ClusterCommandLine.printResult(
+            try client.result(id), json: options.flag("json"), out: options.string("out"))
     }
 
     static func overview(_ registry: JobKindRegistry) -> String {

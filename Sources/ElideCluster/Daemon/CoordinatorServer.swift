@@ -169,11 +169,28 @@ public final class CoordinatorServer: Sendable {
                     outbox.close()
                     outbox.connection.close()
                 }
-            case .jobFinished:
+            case .jobFinished(let job, let jobState):
                 finished = true
+                if jobState == .succeeded, let report = state.core.jobs[job]?.report {
+                    saveReport(report, of: job)
+                }
             }
         }
         return finished
+    }
+
+    /// Writes a finished job's report under `<state-dir>/jobs/<job>/` (see `ReportFiles`). A failure is
+    /// logged: the report stays available from `elide result`.
+    private func saveReport(_ report: JobReport, of job: JobID) {
+        let folder = options.stateDirectory + "/jobs/" + job.description
+        do {
+            let files = try ReportFiles.write(report, to: folder)
+            logger.info(
+                "job report saved", ("job.id", job.description), ("folder", folder), ("files", "\(files.count)"))
+        } catch {
+            logger.error(
+                "cannot save the job report", ("job.id", job.description), ("folder", folder), ("error", "\(error)"))
+        }
     }
 
     // MARK: - Loops

@@ -44,11 +44,16 @@ struct EvoPressDriver: JobDriver {
     private(set) var heldOutOrder: [String] = []
     private(set) var facts: ModelFacts?
     private var densePassed = false
+    /// True once the dense model's held-out perplexity passed `DenseModelCheck`.
+    var isDenseChecked: Bool { densePassed }
 
     // Phase 2: the searches and what they wait for.
     private(set) var space: DepthSearchSpace?
     private(set) var poolToCalibration: [Int] = []
     private(set) var evoPress: EvoPressSearch?
+    /// EvoPress's configuration, kept until the search starts: with `--init baselines` it waits for the
+    /// baseline plans, which join its initial candidates.
+    private var pendingEvoPress: EvoPressConfiguration?
     private(set) var random: RandomSampleSearch?
     private(set) var bruteForce: BruteForceSearch?
     private var divergences: [DivergenceKey: SequenceKL] = [:]
@@ -205,7 +210,10 @@ struct EvoPressDriver: JobDriver {
                 space: space, schedule: settings.schedule, generationCount: settings.generationCount,
                 calibration: pool)
             self.space = space
-            evoPress = try EvoPressSearch(configuration: configuration, seed: seed)
+            switch settings.initialisation {
+            case .random: evoPress = try EvoPressSearch(configuration: configuration, seed: seed)
+            case .baselines: pendingEvoPress = configuration
+            }
             random = try RandomSampleSearch(
                 space: space, candidateCount: settings.randomCandidateCount, tokens: settings.effectiveRandomTokens,
                 calibration: pool, seed: seed)
@@ -355,9 +363,17 @@ struct EvoPressDriver: JobDriver {
             }
         }
         statistics = combined
-        try startPlanIfReady("shortgpt", try EvoPressBaselines.shortGPTGenome(space, statistics: combined))
-        try startPlanIfReady("window", try EvoPressBaselines.windowGenome(space, statistics: combined))
-        return try pendingPlanTasks()
+        let shortGPT = try EvoPressBaselines.shortGPTGenome(space, statistics: combined)
+        let window = try EvoPressBaselines.windowGenome(space, statistics: combined)
+        try startPlanIfReady("shortgpt", shortGPT)
+        try startPlanIfReady("window", window)
+        var tasks: [TaskRequest] = []
+        if let configuration = pendingEvoPress {
+            pendingEvoPress = nil
+            evoPress = try EvoPressSearch(configuration: configuration, seed: seed, seedGenomes: [window, shortGPT])
+            tasks += try advanceSearches()
+        }
+        return tasks + (try pendingPlanTasks())
     }
 
     // MARK: - Plans

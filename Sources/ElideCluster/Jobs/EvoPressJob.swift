@@ -75,6 +75,11 @@ public enum EvoPressJob {
             "random-tokens", value: "N|auto",
             help: "Calibration tokens that score each random configuration; auto is the first stage's tokens.",
             default: "auto"),
+        OptionSpec(
+            "init", value: "baselines|random",
+            help: "Initial candidates: baselines adds the sliding-window and ShortGPT plans to the random ones, so "
+                + "the search starts from the better baseline; random is EvoPress's own initialisation.",
+            default: "baselines"),
         .flag("brute-force", help: "Also score every configuration of the space (up to 10,000) on one minibatch."),
         OptionSpec(
             "threads", value: "N",

@@ -55,7 +55,11 @@ struct EvoPressStageClocks: Sendable {
 /// median fitness, its evaluations, candidate tokens per second and the estimated time left for the search.
 enum EvoPressProgress {
     static func detail(_ driver: EvoPressDriver) -> String {
-        guard let evoPress = driver.evoPress else { return "checking the dense model's held-out perplexity" }
+        guard let evoPress = driver.evoPress else {
+            return driver.isDenseChecked
+                ? "computing the baseline statistics that seed the search"
+                : "checking the dense model's held-out perplexity"
+        }
         if let bruteForce = driver.bruteForce, !bruteForce.isFinished {
             return "brute force: scoring \(bruteForce.space.configurationCount) configurations"
         }

@@ -76,6 +76,7 @@ struct EvoPressReport {
             "dropped_mlp": .number(Double(space.droppedMLPCount)),
             "configurations": .number(Double(space.configurationCount)),
             "schedule": .string(evoPress.configuration.schedule.description),
+            "initialisation": .string(driver.settings.initialisation.rawValue),
             "generations": .number(Double(evoPress.configuration.generationCount)),
             "seed": .string(String(driver.seed)),
             "calibration_sequences": .number(Double(driver.poolToCalibration.count)),
@@ -131,7 +132,7 @@ struct EvoPressReport {
                 + "(\(space.droppedAttentionCount) attention, \(space.droppedMLPCount) MLP) as \(space.unit.rawValue) "
                 + "units; schedule \(evoPress.configuration.schedule.description); "
                 + "\(evoPress.configuration.generationCount) generations; seed \(driver.seed); teacher "
-                + teacherDescription,
+                + teacherDescription + "; initialised with the " + driver.settings.initialisation.description,
             "Held-out perplexity on \(driver.heldOut["dense"]?.scoredTokens ?? 0) predictions of "
                 + "\(documents.joined(separator: ", ")) (windows of \(settings.context) tokens):",
             "",

@@ -44,6 +44,7 @@ struct EvoPressSettings: Sendable, Equatable {
     /// Tokens that score each random candidate; nil: the first selection stage's tokens.
     var randomTokens: Int?
     var bruteForce: Bool
+    var initialisation: EvoPressInitialisation
     /// Held-out perplexity windows per task.
     var windowsPerTask: Int
 
@@ -78,6 +79,12 @@ struct EvoPressSettings: Sendable, Equatable {
         randomCandidateCount = try options.int("random-candidates", in: 1...100_000)
         randomTokens = try options.optionalInt("random-tokens", in: 2...100_000_000)
         bruteForce = try options.bool("brute-force")
+        let initText = try options.text("init")
+        guard let initialisation = EvoPressInitialisation(rawValue: initText) else {
+            let choices = EvoPressInitialisation.allCases.map(\.rawValue).joined(separator: ", ")
+            throw JobDriverError("invalid value '\(initText)' for --init: expected one of \(choices)")
+        }
+        self.initialisation = initialisation
         windowsPerTask = try options.int("eval-windows-per-task", in: 1...100_000)
     }
 
@@ -91,6 +98,22 @@ struct EvoPressSettings: Sendable, Equatable {
     var defaultPoolSequenceCount: Int {
         let largest = ([schedule.initialTokens, effectiveRandomTokens] + schedule.stages.map(\.tokens)).max() ?? 1
         return 2 * ((largest + context - 1) / context)
+    }
+}
+
+/// The candidates EvoPress scores at initialisation.
+enum EvoPressInitialisation: String, CaseIterable, Sendable {
+    /// Random genomes only, as EvoPress's reference code does.
+    case random
+    /// The sliding-window and ShortGPT plans ahead of the random genomes. The search then starts from the
+    /// better baseline instead of the best random plan, and waits for the baseline statistics to start.
+    case baselines
+
+    var description: String {
+        switch self {
+        case .random: "best of the random candidates"
+        case .baselines: "best of the sliding-window plan, the ShortGPT plan and the random candidates"
+        }
     }
 }
 
