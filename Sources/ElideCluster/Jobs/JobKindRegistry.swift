@@ -10,16 +10,25 @@ public struct JobKind: Sendable {
     public let options: [OptionSpec]
     public let makeDriver: @Sendable (JobSpec) throws -> any JobDriver
     public let executors: [any TaskExecutor]
+    /// Runs in `elide submit` before the spec leaves the client, for kinds whose options name files that the
+    /// coordinator cannot read (the prompts of `inference`): it reads them and puts their contents into the
+    /// spec. Errors name the file and the option.
+    public let prepare: (@Sendable (JobSpec) throws -> JobSpec)?
+    /// Spec options that `prepare` adds; accepted in a spec but not offered on the command line.
+    public let preparedOptions: Set<String>
 
     public init(
         name: String, summary: String, options: [OptionSpec],
-        makeDriver: @escaping @Sendable (JobSpec) throws -> any JobDriver, executors: [any TaskExecutor]
+        makeDriver: @escaping @Sendable (JobSpec) throws -> any JobDriver, executors: [any TaskExecutor],
+        prepare: (@Sendable (JobSpec) throws -> JobSpec)? = nil, preparedOptions: Set<String> = []
     ) {
         self.name = name
         self.summary = summary
         self.options = options
         self.makeDriver = makeDriver
         self.executors = executors
+        self.prepare = prepare
+        self.preparedOptions = preparedOptions
     }
 }
 
@@ -32,8 +41,8 @@ public struct JobKindRegistry: Sendable {
         for kind in kinds { register(kind) }
     }
 
-    /// The kinds every build ships: the diagnostic `sleep` and `matmul`, and `evopress`.
-    public static let builtin = JobKindRegistry([SleepJob.kind, MatmulJob.kind, EvoPressJob.kind])
+    /// The kinds every build ships: the diagnostic `sleep` and `matmul`, `evopress` and `inference`.
+    public static let builtin = JobKindRegistry([SleepJob.kind, MatmulJob.kind, EvoPressJob.kind, InferenceJob.kind])
 
     /// Adds or replaces a kind and its executors.
     public mutating func register(_ kind: JobKind) {
@@ -53,7 +62,7 @@ public struct JobKindRegistry: Sendable {
             throw JobDriverError(
                 "unknown job kind '\(spec.kind)'; known kinds: \(kindNames.joined(separator: ", "))")
         }
-        let known = Set(kind.options.map(\.name))
+        let known = Set(kind.options.map(\.name)).union(kind.preparedOptions)
         for name in spec.options.keys.sorted() where !known.contains(name) {
             throw JobDriverError(
                 "unknown option --\(name) for job kind '\(spec.kind)'; see 'elide submit \(spec.kind) --help'")

@@ -1,0 +1,119 @@
+import ElideEngine
+import ElideSupport
+import Foundation
+
+/// Job kind `inference`: text generation for a file of prompts, with an optional drop plan, spread over the
+/// workers by requests (each task runs whole prompts; data parallel).
+///
+/// `elide submit` reads the prompts file and the plan and puts their contents into the spec
+/// (`prompts-json`, `plan-json`), so the coordinator needs no access to the client's files; the workers read
+/// only the model. Results come back in the order of the prompts file, and with the same seed they do not
+/// depend on the number of workers, the prompts per task or retries: each prompt's sampler seed comes from
+/// the job seed and the prompt's index.
+public enum InferenceJob {
+    public static let executorKind = "inference"
+
+    public static let options: [OptionSpec] = [
+        OptionSpec(
+            "model", value: "PATH", help: "GGUF model file; every worker reads this path.",
+            default: EvoPressJob.defaultModelPath),
+        OptionSpec(
+            "prompts", value: "FILE.jsonl",
+            help: "One prompt per line: a JSON string, or an object {\"prompt\": TEXT, \"max_tokens\": N, \"chat\": "
+                + "BOOL} whose last two fields are optional."),
+        OptionSpec("plan", value: "FILE", help: "Drop plan (JSON) from `elide submit evopress` or written by hand."),
+        OptionSpec(
+            "max-tokens", value: "N", help: "Tokens to generate per prompt unless its line says.", default: "64"),
+        .flag("chat", help: "Wrap every prompt as a ChatML user message unless its line says."),
+        OptionSpec("temperature", value: "T", help: "0 for greedy decoding; otherwise sample.", default: "0"),
+        OptionSpec("top-k", value: "K", help: "Sample among the K most likely tokens.", default: "40"),
+        OptionSpec(
+            "shard", value: "requests", help: "How work is spread: requests (whole prompts per task).",
+            default: "requests"),
+        OptionSpec("prompts-per-task", value: "N", help: "Prompts one task runs in sequence.", default: "1"),
+        OptionSpec(
+            "threads", value: "N", help: "Compute threads per task; greedy output is the same for any count.",
+            default: "1"),
+        OptionSpec(
+            "activations", value: "q8|f32",
+            help: "Activation precision: q8 matches llama.cpp's CPU arithmetic, f32 keeps Float32.", default: "q8"),
+    ]
+
+    public static let kind = JobKind(
+        name: "inference", summary: "Generate text for a file of prompts, optionally with a drop plan.",
+        options: options, makeDriver: { try InferenceDriver(spec: $0) }, executors: [InferenceExecutor()],
+        prepare: { try prepare($0) }, preparedOptions: ["prompts-json", "plan-json"])
+
+    /// Reads the prompts file and the plan named in `spec` and adds their contents as `prompts-json` and
+    /// `plan-json`.
+    static func prepare(_ spec: JobSpec) throws -> JobSpec {
+        var spec = spec
+        guard let path = spec.options["prompts"], !path.isEmpty else {
+            throw JobDriverError("missing option --prompts: give a JSONL file with one prompt per line")
+        }
+        let entries = try InferencePromptFile.read(path: path)
+        spec.options["prompts-json"] = String(decoding: try EvoPressCoding.encoder.encode(entries), as: UTF8.self)
+        if let planPath = spec.options["plan"], !planPath.isEmpty {
+            let plan = try CompressionPlan.load(path: planPath)
+            spec.options["plan-json"] = String(decoding: try EvoPressCoding.encoder.encode(plan), as: UTF8.self)
+        }
+        return spec
+    }
+}
+
+/// One line of a prompts file; the optional fields fall back to the job's options.
+struct InferencePromptEntry: Codable, Sendable, Equatable {
+    var prompt: String
+    var maxTokens: Int?
+    var chat: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case prompt
+        case maxTokens = "max_tokens"
+        case chat
+    }
+}
+
+/// Reads prompts files (JSON Lines).
+enum InferencePromptFile {
+    static func read(path: String) throws -> [InferencePromptEntry] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw JobDriverError("cannot read the prompts file \(path): file not found or not readable")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw JobDriverError("the prompts file \(path) is not UTF-8 text")
+        }
+        return try parse(text, name: path)
+    }
+
+    /// Parses JSON Lines: blank lines are skipped; every other line is a JSON string or an entry object.
+    static func parse(_ text: String, name: String) throws -> [InferencePromptEntry] {
+        var entries: [InferencePromptEntry] = []
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !trimmed.isEmpty else { continue }
+            let bytes = Data(trimmed.utf8)
+            let entry: InferencePromptEntry
+            if let prompt = try? JSONDecoder().decode(String.self, from: bytes) {
+                entry = InferencePromptEntry(prompt: prompt)
+            } else {
+                do {
+                    entry = try JSONDecoder().decode(InferencePromptEntry.self, from: bytes)
+                } catch {
+                    throw JobDriverError(
+                        "\(name) line \(number + 1) is not a JSON string or an object with a \"prompt\" string: "
+                            + "\(trimmed.prefix(80))")
+                }
+            }
+            if let maxTokens = entry.maxTokens, maxTokens < 1 {
+                throw JobDriverError("\(name) line \(number + 1): max_tokens is \(maxTokens); give 1 or more")
+            }
+            guard !entry.prompt.isEmpty else {
+                throw JobDriverError("\(name) line \(number + 1): the prompt is empty")
+            }
+            entries.append(entry)
+        }
+        guard !entries.isEmpty else { throw JobDriverError("the prompts file \(name) holds no prompts") }
+        return entries
+    }
+}
