@@ -45,7 +45,10 @@ let package = Package(
             swiftSettings: kernelSettings),
         .executableTarget(
             name: "elide-cluster-bench",
-            dependencies: ["ElideCluster", "ElideWire", "ElideModels", "ElideTensor", "ElideSupport"],
+            dependencies: [
+                "ElideCluster", "ElideWire", "ElideEngine", "ElideFormats", "ElideModels", "ElideTensor",
+                "ElideSupport",
+            ],
             path: "Benchmarks/ClusterBench"),
 
         .testTarget(name: "ElideSupportTests", dependencies: ["ElideSupport"]),

@@ -8,6 +8,14 @@ struct BenchOptions {
         case transfer
         case throughput
         case zstd
+        /// Not in the default list: candidate evaluation against dense prefill (`EvaluationBench`).
+        case evaluation
+        /// Not in the default list: an `evopress` or `inference` job on each worker count (`JobScalingBench`).
+        case evoPressScaling = "evopress-scaling"
+        case inferenceScaling = "inference-scaling"
+
+        /// The runtime tests `scripts/bench-cluster` runs by default.
+        static let runtime: [Test] = [.roundTrip, .transfer, .throughput, .zstd]
     }
 
     var tests: [Test]
@@ -26,6 +34,10 @@ struct BenchOptions {
     var activationTokens: Int
     var threads: Int
     var minimumSeconds: Double
+    var evaluationThreads: [Int]
+    var evoPressGenerations: Int
+    var prompts: Int
+    var maxTokens: Int
 
     static let elideHome =
         ProcessInfo.processInfo.environment["ELIDE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
@@ -37,8 +49,9 @@ struct BenchOptions {
             + "sockets, tasks per second through real daemons, zstd on model data.",
         options: [
             OptionSpec(
-                "tests", value: "LIST", help: "Comma-separated tests to run.",
-                default: Test.allCases.map(\.rawValue).joined(separator: ",")),
+                "tests", value: "LIST",
+                help: "Comma-separated tests to run; also evaluation, evopress-scaling and inference-scaling.",
+                default: Test.runtime.map(\.rawValue).joined(separator: ",")),
             OptionSpec(
                 "repetitions", value: "N",
                 help: "Samples per variant; variants alternate so that load changes hit them alike.", default: "5"),
@@ -69,6 +82,13 @@ struct BenchOptions {
             OptionSpec("threads", value: "N", help: "Engine threads for the forward pass.", default: "2"),
             OptionSpec(
                 "min-seconds", value: "S", help: "Shortest timed loop per zstd sample.", default: "0.3"),
+            OptionSpec(
+                "evaluation-threads", value: "LIST", help: "Thread counts of the evaluation test.", default: "1,2"),
+            OptionSpec(
+                "evopress-generations", value: "G", help: "Generations of the evopress-scaling job.", default: "4"),
+            OptionSpec("prompts", value: "N", help: "Prompts of the inference-scaling job.", default: "32"),
+            OptionSpec(
+                "max-tokens", value: "N", help: "Tokens generated per prompt in inference-scaling.", default: "32"),
         ])
 
     /// Parses `arguments`; returns nil after printing help.
@@ -116,7 +136,16 @@ struct BenchOptions {
             activationLayer: try parsed.int("activation-layer") ?? 15,
             activationTokens: try positive(parsed, "activation-tokens"),
             threads: try positive(parsed, "threads"),
-            minimumSeconds: try parsed.double("min-seconds") ?? 0.3)
+            minimumSeconds: try parsed.double("min-seconds") ?? 0.3,
+            evaluationThreads: try list(parsed, "evaluation-threads").map { text in
+                guard let count = Int(text), count >= 1 else {
+                    throw UsageError("invalid thread count '\(text)' in --evaluation-threads")
+                }
+                return count
+            },
+            evoPressGenerations: try positive(parsed, "evopress-generations"),
+            prompts: try positive(parsed, "prompts"),
+            maxTokens: try positive(parsed, "max-tokens"))
         guard options.transferBytes <= 1 << 30 else {
             throw UsageError("--transfer-mib \(options.transferBytes >> 20) is above the 1024 MiB this test allows")
         }

@@ -23,6 +23,12 @@ struct ClusterBench {
             case .zstd:
                 BenchLog.info("zstd: \(options.q4Tensor) and layer \(options.activationLayer)'s input activations")
                 try CompressionBench(options: options).run()
+            case .evaluation:
+                try EvaluationBench(options: options).run()
+            case .evoPressScaling:
+                try JobScalingBench(options: options, job: .evoPress).run()
+            case .inferenceScaling:
+                try JobScalingBench(options: options, job: .inference).run()
             }
         }
     }
