@@ -58,6 +58,14 @@ public struct GenerationResult: Sendable {
     public var prefillSeconds: Double
     public var decodeSeconds: Double
     public var stoppedAtEndOfSequence: Bool
+    /// The layers whose FFN block was skipped by the decode step that produced each generated token. The
+    /// list is empty for token 0 (from the prefill), for warm-up tokens, and for every token without a skip rule.
+    public var skippedFeedForward: [[Int]] = []
+    /// Skipped and considered FFN blocks over the generated tokens (see `FeedForwardSkipCount`).
+    public var feedForwardSkipCount = FeedForwardSkipCount()
+
+    /// Skipped FFN blocks over the kept FFN blocks of the decode steps after the warm-up.
+    public var feedForwardSkipRatio: Double { feedForwardSkipCount.ratio }
 
     public var prefillTokensPerSecond: Double { Double(promptTokens.count) / max(prefillSeconds, 1e-9) }
     /// Decode speed over the tokens produced after the first one, which comes from the prefill's logits.
@@ -76,10 +84,18 @@ public struct TextGenerator {
 
     /// Generates up to `maxTokens` tokens after `prompt`, stopping early at any id in `stopTokens`
     /// (which is not included in the result). `onToken` sees each token as it is produced.
+    ///
+    /// With a `skipPolicy`, decode steps skip FFN blocks as FFN-SkipLLM does (see `FeedForwardSkipPolicy`);
+    /// with none, every block runs and the output is the same as before skipping existed.
     public func generate(
         prompt: [Int], maxTokens: Int, sampler: inout TokenSampler, stopTokens: Set<Int> = [],
-        onToken: (Int) -> Void = { _ in }
+        skipPolicy: FeedForwardSkipPolicy? = nil, onToken: (Int) -> Void = { _ in }
     ) -> GenerationResult {
+        if let skipPolicy {
+            return generate(
+                prompt: prompt, maxTokens: maxTokens, sampler: &sampler, stopTokens: stopTokens,
+                skipRule: .adaptive(skipPolicy), onToken: onToken)
+        }
         precondition(!prompt.isEmpty, "the prompt must contain at least one token")
         session.reset()
         var generated: [Int] = []
@@ -102,6 +118,53 @@ public struct TextGenerator {
         }
         return GenerationResult(
             promptTokens: prompt, generatedTokens: generated, prefillSeconds: prefillSeconds,
-            decodeSeconds: MonotonicClock.seconds(since: decodeStart), stoppedAtEndOfSequence: stopped)
+            decodeSeconds: MonotonicClock.seconds(since: decodeStart), stoppedAtEndOfSequence: stopped,
+            skippedFeedForward: Array(repeating: [], count: generated.count))
+    }
+
+    /// Generates as `generate(prompt:maxTokens:sampler:stopTokens:skipPolicy:onToken:)` does, with decode
+    /// steps skipping FFN blocks under `skipRule` (adaptive, or the random baseline). The rule must be valid
+    /// for the session's mask (`FeedForwardSkipRule.validate(mask:)`).
+    public func generate(
+        prompt: [Int], maxTokens: Int, sampler: inout TokenSampler, stopTokens: Set<Int> = [],
+        skipRule: FeedForwardSkipRule, onToken: (Int) -> Void = { _ in }
+    ) -> GenerationResult {
+        precondition(!prompt.isEmpty, "the prompt must contain at least one token")
+        session.reset()
+        var generated: [Int] = []
+        var skipped: [[Int]] = []
+        var count = FeedForwardSkipCount()
+        var skipper = FeedForwardSkipper(rule: skipRule, mask: session.mask, firstTokenIndex: 1)
+        var next = 0
+        var nextSkipped: [Int] = []
+        let prefillStart = MonotonicClock.now()
+        session.forward(prompt, logits: .last, onLogits: { _, logits in next = sampler.sample(logits) })
+        let prefillSeconds = MonotonicClock.seconds(since: prefillStart)
+
+        let decodeStart = MonotonicClock.now()
+        var stopped = false
+        while generated.count < maxTokens {
+            if stopTokens.contains(next) {
+                stopped = true
+                break
+            }
+            generated.append(next)
+            skipped.append(nextSkipped)
+            onToken(next)
+            if generated.count == maxTokens || session.position >= session.capacity { break }
+
+            // The step that consumes `next` produces the following token, so its skips belong to that token.
+            // They count only if the token is kept, which a stop token is not.
+            let before = skipper.count
+            nextSkipped = session.decode(next, skipper: &skipper) { logits in next = sampler.sample(logits) }
+            let step = FeedForwardSkipCount(
+                skipped: skipper.count.skipped - before.skipped,
+                considered: skipper.count.considered - before.considered)
+            if !stopTokens.contains(next) { count += step }
+        }
+        return GenerationResult(
+            promptTokens: prompt, generatedTokens: generated, prefillSeconds: prefillSeconds,
+            decodeSeconds: MonotonicClock.seconds(since: decodeStart), stoppedAtEndOfSequence: stopped,
+            skippedFeedForward: skipped, feedForwardSkipCount: count)
     }
 }

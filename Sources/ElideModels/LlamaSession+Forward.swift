@@ -90,7 +90,11 @@ extension LlamaSession {
             }
             observer?(index, .afterAttention, UnsafeBufferPointer(start: hidden, count: count * width), count)
             if mask.mlpKept[index] {
-                feedForwardBlock(layer, count: count)
+                if activeSkipper != nil {
+                    skippableFeedForwardBlock(layer, index: index)
+                } else {
+                    feedForwardBlock(layer, count: count)
+                }
             }
         }
         observer?(layerCount, .finalOutput, UnsafeBufferPointer(start: hidden, count: count * width), count)

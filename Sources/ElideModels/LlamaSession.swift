@@ -14,6 +14,8 @@ public final class LlamaSession: @unchecked Sendable {
     public let mask: SubBlockMask
     /// Number of positions already in the cache.
     public private(set) var position = 0
+    /// The skip state of the decode step in progress; set only inside `decode(_:skipper:observer:onLogits:)`.
+    var activeSkipper: FeedForwardSkipper?
 
     let keys: [UnsafeMutablePointer<Float>?]
     let values: [UnsafeMutablePointer<Float>?]
@@ -79,6 +81,8 @@ final class LlamaScratch {
     let projected: UnsafeMutablePointer<Float>
     let gate: UnsafeMutablePointer<Float>
     let up: UnsafeMutablePointer<Float>
+    /// One token's residual state before an FFN block, kept to measure FFN skipping's cosine.
+    let feedForwardInput: UnsafeMutablePointer<Float>
     /// Attention scores: one row of `capacity` floats for each of `scoreSlots` parallel work items.
     let scores: UnsafeMutablePointer<Float>
     let scoreSlots: Int
@@ -115,13 +119,15 @@ final class LlamaScratch {
         projected = make(batch * width)
         gate = make(batch * ffn)
         up = make(batch * ffn)
+        feedForwardInput = make(width)
         scores = make(scoreSlots * capacity)
         logits = make(logitRows * configuration.vocabularySize)
         ropeTables = make(batch * configuration.headDimension)
         blockScoreCapacity = (batch + Self.attentionRowBlocks - 1) / Self.attentionRowBlocks * capacity
         blockScores = make(batch >= LlamaSession.matrixAttentionThreshold ? threads * blockScoreCapacity : 1)
         all = [
-            hidden, normed, query, key, value, attention, projected, gate, up, scores, logits, ropeTables, blockScores,
+            hidden, normed, query, key, value, attention, projected, gate, up, feedForwardInput, scores, logits,
+            ropeTables, blockScores,
         ]
     }
 

@@ -15,6 +15,7 @@ enum BenchCommand {
             OptionSpec(
                 "repetitions", value: "N", help: "Timed repetitions of each test after one warm-up.", default: "3"),
             OptionSpec("seed", value: "S", help: "Seed for the random prompt tokens.", default: "1"),
+            FeedForwardSkipOptions.policySpec,
             .flag("json", help: "Print the result as one JSON object."),
         ])
 
@@ -28,6 +29,10 @@ enum BenchCommand {
         let threads: Int
         let activations: String
         let repetitions: Int
+        /// Skip ratio of the timed decode repetitions, when a policy is set.
+        let ffn_skip_ratio: Double?
+        let plan: String?
+        let ffn_skip: String?
     }
 
     static func run(_ arguments: ArraySlice<String>) throws -> Int32 {
@@ -43,6 +48,7 @@ enum BenchCommand {
         let loaded = try LoadedModel(path: try options.required("model"))
         let model = loaded.model
         let mask = try ModelOptions.mask(options, model: model)
+        let skipPolicy = try FeedForwardSkipOptions.policy(options, model: model)
         let pool = ThreadPool(threads: threads)
         var generator = SeededGenerator(seed: UInt64(options.string("seed") ?? "1") ?? 1)
         let vocabulary = model.configuration.vocabularySize
@@ -63,17 +69,29 @@ enum BenchCommand {
         }
 
         var decodeRates: [Double] = []
+        var skipCount = FeedForwardSkipCount()
         if genTokens > 0 {
             for repetition in 0...repetitions {
                 session.reset()
                 var token = Int(generator.next() % UInt64(vocabulary))
+                // Decoding starts from an empty cache, so the first step produces generated token 0.
+                var skipper = skipPolicy.map {
+                    FeedForwardSkipper(rule: .adaptive($0), mask: session.mask, firstTokenIndex: 0)
+                }
                 let start = MonotonicClock.now()
                 for _ in 0..<genTokens {
-                    session.forward(
-                        [token], logits: .last, onLogits: { _, logits in token = TokenSampler.argmax(logits) })
+                    if skipper != nil {
+                        session.decode(token, skipper: &skipper!) { logits in token = TokenSampler.argmax(logits) }
+                    } else {
+                        session.forward(
+                            [token], logits: .last, onLogits: { _, logits in token = TokenSampler.argmax(logits) })
+                    }
                 }
                 let rate = Double(genTokens) / MonotonicClock.seconds(since: start)
-                if repetition > 0 { decodeRates.append(rate) }
+                if repetition > 0 {
+                    decodeRates.append(rate)
+                    skipCount += skipper?.count ?? FeedForwardSkipCount()
+                }
             }
         }
 
@@ -81,7 +99,8 @@ enum BenchCommand {
             prefill_tokens_per_second: mean(prefillRates), prefill_stddev: standardDeviation(prefillRates),
             decode_tokens_per_second: mean(decodeRates), decode_stddev: standardDeviation(decodeRates),
             prompt_tokens: promptTokens, gen_tokens: genTokens, threads: threads, activations: precision.rawValue,
-            repetitions: repetitions)
+            repetitions: repetitions, ffn_skip_ratio: skipPolicy != nil && genTokens > 0 ? skipCount.ratio : nil,
+            plan: options.string("plan"), ffn_skip: options.string("ffn-skip"))
         if options.flag("json") {
             print(try jsonLine(report))
         } else {
@@ -90,6 +109,9 @@ enum BenchCommand {
             }
             if let rate = report.decode_tokens_per_second {
                 print("tg\(genTokens): \(formatted(rate, 1)) ± \(formatted(report.decode_stddev ?? 0, 1)) tokens/s")
+            }
+            if let ratio = report.ffn_skip_ratio {
+                print("FFN skip ratio over the timed decode steps after the warm-up: \(formatted(ratio, 3))")
             }
             print("threads \(threads), activations \(precision.rawValue), \(repetitions) repetitions")
         }

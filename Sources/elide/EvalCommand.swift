@@ -33,8 +33,12 @@ enum EvalCommand {
     }
 
     static func run(_ arguments: ArraySlice<String>) throws -> Int32 {
+        if arguments.first == "ffn-skip" {
+            return try FeedForwardSkipEvalCommand.run(arguments.dropFirst())
+        }
         guard arguments.first == "perplexity" else {
-            throw UsageError("unknown evaluation '\(arguments.first ?? "")'; available: elide eval perplexity")
+            throw UsageError(
+                "unknown evaluation '\(arguments.first ?? "")'; available: elide eval perplexity, elide eval ffn-skip")
         }
         guard let options = try parseOrHelp(spec, arguments.dropFirst()) else { return ExitCode.success }
         let modelPath = try options.required("model")

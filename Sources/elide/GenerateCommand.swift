@@ -15,6 +15,10 @@ enum GenerateCommand {
                 "temperature", value: "T", help: "Sampling temperature; 0 picks the most likely token.", default: "0.8"),
             OptionSpec("top-k", value: "K", help: "Sample among the K most likely tokens.", default: "40"),
             OptionSpec("seed", value: "S", help: "Random seed for sampling.", default: "0"),
+            FeedForwardSkipOptions.policySpec,
+            OptionSpec(
+                "log-skips", value: "FILE",
+                help: "Write one JSON line per generated token with the layers whose FFN block it skipped."),
             .flag("chat", help: "Wrap the prompt in the model's ChatML template as a user message."),
             .flag("json", help: "Print token ids, text and speeds as one JSON object."),
         ])
@@ -28,6 +32,15 @@ enum GenerateCommand {
         let stopped_at_end_of_sequence: Bool
         let activations: String
         let threads: Int
+        let ffn_skip_ratio: Double?
+        let skipped_feed_forward: [[Int]]?
+    }
+
+    /// One line of the `--log-skips` file.
+    struct SkipLogLine: Encodable {
+        let index: Int
+        let token: Int
+        let skipped_layers: [Int]
     }
 
     static func run(_ arguments: ArraySlice<String>) throws -> Int32 {
@@ -51,6 +64,10 @@ enum GenerateCommand {
 
         let loaded = try LoadedModel(path: try options.required("model"))
         let mask = try ModelOptions.mask(options, model: loaded.model)
+        let skipPolicy = try FeedForwardSkipOptions.policy(options, model: loaded.model)
+        if options.string("log-skips") != nil && skipPolicy == nil {
+            throw UsageError("--log-skips needs --ffn-skip POLICY; without a policy no FFN block is skipped")
+        }
         var promptText = try options.required("prompt")
         if options.flag("chat") {
             promptText = ChatTemplate.chatML(messages: [(role: "user", content: promptText)], addGenerationPrompt: true)
@@ -80,12 +97,15 @@ enum GenerateCommand {
         let json = options.flag("json")
         let streamer = ByteStreamer(tokenizer: loaded.tokenizer)
         let result = TextGenerator(session: session).generate(
-            prompt: prompt, maxTokens: maxTokens, sampler: &sampler, stopTokens: stops
+            prompt: prompt, maxTokens: maxTokens, sampler: &sampler, stopTokens: stops, skipPolicy: skipPolicy
         ) { token in
             if !json { streamer.write(token) }
         }
 
         let text = loaded.tokenizer.decode(result.generatedTokens)
+        if let logPath = options.string("log-skips") {
+            try writeSkipLog(result, to: logPath)
+        }
         if json {
             print(
                 try jsonLine(
@@ -94,15 +114,37 @@ enum GenerateCommand {
                         prefill_tokens_per_second: result.prefillTokensPerSecond,
                         decode_tokens_per_second: result.decodeTokensPerSecond,
                         stopped_at_end_of_sequence: result.stoppedAtEndOfSequence, activations: precision.rawValue,
-                        threads: threads)))
+                        threads: threads, ffn_skip_ratio: skipPolicy.map { _ in result.feedForwardSkipRatio },
+                        skipped_feed_forward: skipPolicy.map { _ in result.skippedFeedForward })))
         } else {
             streamer.finish()
             printError(
                 "generate: \(result.promptTokens.count) prompt tokens at \(formatted(result.prefillTokensPerSecond, 1)) tokens/s,"
                     + " \(result.generatedTokens.count) generated at \(formatted(result.decodeTokensPerSecond, 1)) tokens/s"
             )
+            if skipPolicy != nil {
+                let count = result.feedForwardSkipCount
+                printError(
+                    "generate: skipped \(count.skipped) of \(count.considered) FFN blocks after the warm-up"
+                        + " (skip ratio \(formatted(count.ratio, 3)))")
+            }
         }
         return ExitCode.success
+    }
+
+    /// Writes one JSON line per generated token: its index, id and the layers whose FFN block it skipped.
+    static func writeSkipLog(_ result: GenerationResult, to path: String) throws {
+        var text = ""
+        for (index, token) in result.generatedTokens.enumerated() {
+            text +=
+                try jsonLine(
+                    SkipLogLine(index: index, token: token, skipped_layers: result.skippedFeedForward[index])) + "\n"
+        }
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw CommandError("cannot write the skip log \(path): \(error)")
+        }
     }
 }
 

@@ -13,14 +13,16 @@ let engineCommands: [String: (ArraySlice<String>) throws -> Int32] = [
     "generate": GenerateCommand.run,
     "bench": BenchCommand.run,
     "export": ExportCommand.run,
+    "calibrate": CalibrateCommand.run,
 ]
 
 let engineSummaries: [(name: String, summary: String)] = [
     ("inspect", "Print a GGUF file's metadata and tensor table."),
-    ("eval", "Score a text file with a model (eval perplexity)."),
+    ("eval", "Score a model: perplexity of a text (eval perplexity), FFN skipping's quality (eval ffn-skip)."),
     ("generate", "Generate text from a prompt."),
     ("bench", "Measure prefill and decode speed."),
     ("export", "Write a GGUF copy of a model with a compression plan applied."),
+    ("calibrate", "Pick an FFN skip policy for a target skip ratio (calibrate ffn-skip)."),
 ]
 
 let topLevelHelp =
