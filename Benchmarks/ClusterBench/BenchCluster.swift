@@ -72,6 +72,28 @@ final class BenchCluster {
         (workers + [coordinator].compactMap { $0 }).reduce(0) { $0 + Self.cpuSeconds(of: $1.processIdentifier) }
     }
 
+    /// Resident memory of one process, from `/proc/PID/status`.
+    struct Memory {
+        /// `VmRSS`: all resident pages.
+        var residentMiB: Double
+        /// `RssFile`: resident pages of mapped files, here mostly the model's weights.
+        var fileMiB: Double
+    }
+
+    /// Returns the resident memory of each worker, in start order; zeros for an unreadable status file.
+    func workerMemory() -> [Memory] {
+        workers.map { process in
+            let text = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
+            func mebibytes(_ field: String) -> Double {
+                guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }),
+                    let kibibytes = line.split(separator: " ").dropFirst().first.flatMap({ Double($0) })
+                else { return 0 }
+                return kibibytes / 1024
+            }
+            return Memory(residentMiB: mebibytes("VmRSS"), fileMiB: mebibytes("RssFile"))
+        }
+    }
+
     /// Reads the user and system time of process `pid` from `/proc/PID/stat` (fields 14 and 15, in clock
     /// ticks); 0 when the file is unreadable.
     private static func cpuSeconds(of pid: Int32) -> Double {

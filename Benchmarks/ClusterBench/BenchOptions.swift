@@ -13,6 +13,8 @@ struct BenchOptions {
         /// Not in the default list: an `evopress` or `inference` job on each worker count (`JobScalingBench`).
         case evoPressScaling = "evopress-scaling"
         case inferenceScaling = "inference-scaling"
+        /// Not in the default list: the per-token cost of `inference --shard layers` hops (`LayerShardingBench`).
+        case layerSharding = "layer-sharding"
 
         /// The runtime tests `scripts/bench-cluster` runs by default.
         static let runtime: [Test] = [.roundTrip, .transfer, .throughput, .zstd]
@@ -38,6 +40,8 @@ struct BenchOptions {
     var evoPressGenerations: Int
     var prompts: Int
     var maxTokens: Int
+    var stageCounts: [Int]
+    var pipelinePrompts: Int
 
     static let elideHome =
         ProcessInfo.processInfo.environment["ELIDE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
@@ -50,7 +54,8 @@ struct BenchOptions {
         options: [
             OptionSpec(
                 "tests", value: "LIST",
-                help: "Comma-separated tests to run; also evaluation, evopress-scaling and inference-scaling.",
+                help: "Comma-separated tests to run; also evaluation, evopress-scaling, inference-scaling and "
+                    + "layer-sharding.",
                 default: Test.runtime.map(\.rawValue).joined(separator: ",")),
             OptionSpec(
                 "repetitions", value: "N",
@@ -88,7 +93,14 @@ struct BenchOptions {
                 "evopress-generations", value: "G", help: "Generations of the evopress-scaling job.", default: "4"),
             OptionSpec("prompts", value: "N", help: "Prompts of the inference-scaling job.", default: "32"),
             OptionSpec(
-                "max-tokens", value: "N", help: "Tokens generated per prompt in inference-scaling.", default: "32"),
+                "max-tokens", value: "N", help: "Tokens generated per prompt in inference-scaling and layer-sharding.",
+                default: "32"),
+            OptionSpec(
+                "stages", value: "LIST", help: "Pipeline stage counts of layer-sharding, one worker each.",
+                default: "2,3"),
+            OptionSpec(
+                "pipeline-prompts", value: "N", help: "Prompts in flight in layer-sharding's throughput run.",
+                default: "4"),
         ])
 
     /// Parses `arguments`; returns nil after printing help.
@@ -145,7 +157,14 @@ struct BenchOptions {
             },
             evoPressGenerations: try positive(parsed, "evopress-generations"),
             prompts: try positive(parsed, "prompts"),
-            maxTokens: try positive(parsed, "max-tokens"))
+            maxTokens: try positive(parsed, "max-tokens"),
+            stageCounts: try list(parsed, "stages").map { text in
+                guard let count = Int(text), count >= 1 else {
+                    throw UsageError("invalid stage count '\(text)' in --stages; expected whole numbers of at least 1")
+                }
+                return count
+            },
+            pipelinePrompts: try positive(parsed, "pipeline-prompts"))
         guard options.transferBytes <= 1 << 30 else {
             throw UsageError("--transfer-mib \(options.transferBytes >> 20) is above the 1024 MiB this test allows")
         }

@@ -29,6 +29,8 @@ struct ClusterBench {
                 try JobScalingBench(options: options, job: .evoPress).run()
             case .inferenceScaling:
                 try JobScalingBench(options: options, job: .inference).run()
+            case .layerSharding:
+                try LayerShardingBench(options: options).run()
             }
         }
     }

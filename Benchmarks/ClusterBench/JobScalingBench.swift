@@ -55,22 +55,7 @@ struct JobScalingBench {
                     "generations": String(options.evoPressGenerations), "eval-tokens": "1024", "threads": "1",
                 ])
         case .inference:
-            // Prompts: the starts of consecutive 400-character pieces of the held-out text.
-            let source = BenchOptions.elideHome + "/text/austen/pride-and-prejudice.txt"
-            let text = try String(contentsOfFile: source, encoding: .utf8)
-            let characters = Array(text)
-            var lines: [String] = []
-            var offset = 0
-            while lines.count < options.prompts, offset + 200 <= characters.count {
-                let piece = String(characters[offset..<offset + 200]).replacingOccurrences(of: "\n", with: " ")
-                lines.append(String(decoding: try JSONEncoder().encode(piece), as: UTF8.self))
-                offset += 400
-            }
-            guard lines.count == options.prompts else {
-                throw BenchFailure("\(source) holds only \(lines.count) prompts of 200 characters")
-            }
-            let file = NSTemporaryDirectory() + "elide-bench-prompts-\(getpid()).jsonl"
-            try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+            let file = try Self.inferencePromptsFile(count: options.prompts)
             defer { try? FileManager.default.removeItem(atPath: file) }
             let spec = JobSpec(
                 kind: "inference", seed: 1,
@@ -80,6 +65,27 @@ struct JobScalingBench {
             // !-safe: the inference kind reads its prompts file before submission.
             return try InferenceJob.kind.prepare!(spec)
         }
+    }
+
+    /// Writes a prompts file of `count` lines, the starts of consecutive 400-character pieces of the held-out
+    /// text, and returns its path; the caller removes it.
+    static func inferencePromptsFile(count: Int) throws -> String {
+        let source = BenchOptions.elideHome + "/text/austen/pride-and-prejudice.txt"
+        let text = try String(contentsOfFile: source, encoding: .utf8)
+        let characters = Array(text)
+        var lines: [String] = []
+        var offset = 0
+        while lines.count < count, offset + 200 <= characters.count {
+            let piece = String(characters[offset..<offset + 200]).replacingOccurrences(of: "\n", with: " ")
+            lines.append(String(decoding: try JSONEncoder().encode(piece), as: UTF8.self))
+            offset += 400
+        }
+        guard lines.count == count else {
+            throw BenchFailure("\(source) holds only \(lines.count) prompts of 200 characters")
+        }
+        let file = NSTemporaryDirectory() + "elide-bench-prompts-\(getpid()).jsonl"
+        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        return file
     }
 
     private func runJob(_ spec: JobSpec, on cluster: BenchCluster) throws -> JobStatus {

@@ -162,4 +162,115 @@ struct SchedulerTests {
         scheduler.addWorker(w1, slots: 5)
         #expect(scheduler.assign().map(\.attempt.task.index) == [0, 2])
     }
+
+    // MARK: - Affinity
+
+    func requests(_ keys: [String?]) -> [TaskRequest] {
+        keys.enumerated().map {
+            TaskRequest(index: UInt64($0.offset), executor: "x", payload: [], affinity: $0.element)
+        }
+    }
+
+    func task(_ index: UInt64, of job: JobID = JobID(1)) -> TaskID { TaskID(job: job, index: index) }
+
+    @Test func affinityKeyStaysOnItsOwner() throws {
+        var scheduler = Scheduler()
+        scheduler.addWorker(w1, slots: 1)
+        scheduler.addWorker(w2, slots: 1)
+        scheduler.enqueue(job: job1, requests: requests(["a", "a", "b"]))
+        let first = scheduler.assign()
+        // Task 1 waits for a's owner; task 2 behind it takes the other worker, which owns no key yet.
+        #expect(first.map(\.attempt.task) == [task(0), task(2)])
+        #expect(first.map(\.worker) == [w1, w2])
+        #expect(scheduler.affinityOwner(job: job1, key: "a") == w1)
+        #expect(scheduler.affinityOwner(job: job1, key: "b") == w2)
+        #expect(scheduler.isQueued(task(1)))
+
+        // Freeing b's owner does not release task 1.
+        let freedB = scheduler.complete(first[1].attempt, from: w2)
+        #expect(freedB)
+        #expect(scheduler.assign().isEmpty)
+        let freedA = scheduler.complete(first[0].attempt, from: w1)
+        #expect(freedA)
+        let second = try #require(scheduler.assign().first)
+        #expect(second.attempt.task == task(1))
+        #expect(second.worker == w1)
+    }
+
+    @Test func waitingTaskKeepsItsPlaceInQueue() throws {
+        var scheduler = Scheduler()
+        scheduler.addWorker(w1, slots: 1)
+        scheduler.addWorker(w2, slots: 1)
+        scheduler.enqueue(job: job1, requests: requests(["a", "a", nil, nil]))
+        let first = scheduler.assign()
+        #expect(first.map(\.attempt.task) == [task(0), task(2)])
+        for assignment in first {
+            let completed = scheduler.complete(assignment.attempt, from: assignment.worker)
+            #expect(completed)
+        }
+        // Task 1 waited, so it goes before task 3, and to a's owner.
+        let second = scheduler.assign()
+        #expect(second.map(\.attempt.task) == [task(1), task(3)])
+        #expect(second.map(\.worker) == [w1, w2])
+    }
+
+    @Test func keysSpreadOverWorkersFirst() {
+        var scheduler = Scheduler()
+        scheduler.addWorker(w1, slots: 4)
+        scheduler.addWorker(w2, slots: 1)
+        scheduler.enqueue(job: job1, requests: requests(["stage-0", "stage-1"]))
+        // Without affinity both would go to w1, which has more free slots.
+        #expect(scheduler.assign().map(\.worker) == [w1, w2])
+    }
+
+    @Test func sameKeyInOtherJobPicksItsOwnWorker() {
+        var scheduler = Scheduler()
+        scheduler.addWorker(w1, slots: 1)
+        scheduler.addWorker(w2, slots: 1)
+        scheduler.enqueue(job: job1, requests: requests(["a"]))
+        scheduler.enqueue(job: job2, requests: requests(["a"]))
+        let assignments = scheduler.assign()
+        #expect(assignments.count == 2)
+        #expect(scheduler.affinityOwner(job: job1, key: "a") == w1)
+        #expect(scheduler.affinityOwner(job: job2, key: "a") == w2)
+    }
+
+    @Test func lostOwnerGivesKeyToNextWorker() throws {
+        var scheduler = Scheduler()
+        scheduler.addWorker(w1, slots: 1)
+        scheduler.addWorker(w2, slots: 1)
+        scheduler.enqueue(job: job1, requests: requests(["a", "a"]))
+        let first = try #require(scheduler.assign().first)
+        #expect(first.worker == w1)
+
+        let loss = scheduler.removeWorker(w1)
+        #expect(loss.requeued == [first.attempt])
+        #expect(scheduler.affinityOwner(job: job1, key: "a") == nil)
+        let retried = scheduler.assign()
+        #expect(retried.map(\.attempt.task) == [task(0)])
+        #expect(retried.map(\.worker) == [w2])
+        #expect(scheduler.affinityOwner(job: job1, key: "a") == w2)
+    }
+
+    @Test func drainingOwnerGivesUpItsKeys() throws {
+        var scheduler = Scheduler()
+        scheduler.addWorker(w1, slots: 2)
+        scheduler.addWorker(w2, slots: 1)
+        scheduler.enqueue(job: job1, requests: requests(["a"]))
+        #expect(scheduler.assign().map(\.worker) == [w1])
+        scheduler.setAccepting(w1, false)
+        #expect(scheduler.affinityOwner(job: job1, key: "a") == nil)
+        scheduler.enqueue(job: job1, requests: [TaskRequest(index: 1, executor: "x", payload: [], affinity: "a")])
+        #expect(scheduler.assign().map(\.worker) == [w2])
+    }
+
+    @Test func removedJobForgetsItsKeys() {
+        var scheduler = Scheduler()
+        scheduler.addWorker(w1, slots: 1)
+        scheduler.enqueue(job: job1, requests: requests(["a", "a"]))
+        #expect(scheduler.assign().count == 1)
+        _ = scheduler.removeJob(job1)
+        #expect(scheduler.affinityOwner(job: job1, key: "a") == nil)
+        #expect(scheduler.queuedCount == 0)
+    }
 }

@@ -366,7 +366,7 @@ public struct CoordinatorCore: Sendable {
                 logger.info("job finished", ("job.id", job.description), ("job.state", state.rawValue))
             }
         } else if !change.newTasks.isEmpty {
-            scheduler.enqueue(job: job, tasks: change.newTasks.map { ($0.index, $0.artifacts) })
+            scheduler.enqueue(job: job, requests: change.newTasks)
         }
         return directives + assignNow(now: nil)
     }

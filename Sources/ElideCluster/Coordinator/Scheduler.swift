@@ -22,6 +22,11 @@ public struct Assignment: Hashable, Sendable {
 ///   then the rest in the order the driver produced them.
 /// - Among workers with a free slot the scheduler picks the one that has most of the task's artifacts
 ///   cached, then the one with most free slots, then the lowest id, so placement is deterministic.
+/// - Tasks with an affinity key (`TaskRequest.affinity`) stay together: the job's first task with key K
+///   picks a worker, preferring one that owns no other key of the job so that keys spread over workers, and
+///   that worker owns K. Later K tasks wait for a free slot on the owner while tasks behind them in the
+///   queue may go elsewhere. A worker that is removed or stops accepting tasks loses its keys, and the
+///   next task with such a key picks a new owner.
 /// - A result counts only for the live attempt of a task on the worker it was given to.
 public struct Scheduler: Sendable {
     public let settings: SchedulerSettings
@@ -38,6 +43,7 @@ public struct Scheduler: Sendable {
     struct QueuedTask: Sendable {
         let task: TaskID
         let artifacts: [ArtifactDigest]
+        let affinity: String?
     }
 
     /// Tasks of one job waiting for a slot: requeued tasks (a stack) before fresh ones (read from `head`).
@@ -61,7 +67,10 @@ public struct Scheduler: Sendable {
     /// Tasks currently waiting; a popped task not in this set was finished or removed and is skipped.
     private var queued: Set<TaskID> = []
     private var running: [TaskID: Assignment] = [:]
-    private var artifactsByTask: [TaskID: [ArtifactDigest]] = [:]
+    /// Placement facts of every queued or running task, kept to requeue it.
+    private var placementByTask: [TaskID: QueuedTask] = [:]
+    /// The worker that owns each affinity key, per job.
+    private var affinityOwners: [JobID: [String: WorkerID]] = [:]
     private var lastAttempt: [TaskID: UInt32] = [:]
     private var losses: [TaskID: Int] = [:]
 
@@ -77,8 +86,11 @@ public struct Scheduler: Sendable {
     }
 
     /// Stops or resumes giving new tasks to a worker, for example while it drains before shutting down.
+    /// A worker that stops accepting tasks gives up its affinity keys, because the state they name leaves
+    /// with it.
     public mutating func setAccepting(_ worker: WorkerID, _ isAccepting: Bool) {
         workers[worker]?.isAccepting = isAccepting
+        if !isAccepting { releaseAffinity(of: worker) }
     }
 
     /// Records that a worker's cache now contains an artifact.
@@ -90,6 +102,7 @@ public struct Scheduler: Sendable {
     /// `maxWorkerLossRetries` times are returned as exhausted and not requeued.
     public mutating func removeWorker(_ worker: WorkerID) -> WorkerLoss {
         guard let entry = workers.removeValue(forKey: worker) else { return WorkerLoss() }
+        releaseAffinity(of: worker)
         var loss = WorkerLoss()
         for attempt in entry.running.sorted(by: { $0.task < $1.task }) {
             running[attempt.task] = nil
@@ -108,15 +121,27 @@ public struct Scheduler: Sendable {
 
     // MARK: - Tasks
 
-    /// Appends a job's new tasks to its queue.
+    /// Appends a job's new tasks, without affinity keys, to its queue.
     public mutating func enqueue(job: JobID, tasks: [(index: UInt64, artifacts: [ArtifactDigest])]) {
+        enqueue(job: job, entries: tasks.map { (index: $0.index, artifacts: $0.artifacts, affinity: nil) })
+    }
+
+    /// Appends a job's new tasks to its queue, with their artifacts and affinity keys.
+    public mutating func enqueue(job: JobID, requests: [TaskRequest]) {
+        enqueue(job: job, entries: requests.map { (index: $0.index, artifacts: $0.artifacts, affinity: $0.affinity) })
+    }
+
+    private mutating func enqueue(
+        job: JobID, entries: [(index: UInt64, artifacts: [ArtifactDigest], affinity: String?)]
+    ) {
         var queue = queues[job] ?? JobQueue()
-        for task in tasks {
-            let id = TaskID(job: job, index: task.index)
+        for entry in entries {
+            let id = TaskID(job: job, index: entry.index)
             guard !queued.contains(id), running[id] == nil else { continue }
-            queue.fresh.append(QueuedTask(task: id, artifacts: task.artifacts))
+            let task = QueuedTask(task: id, artifacts: entry.artifacts, affinity: entry.affinity)
+            queue.fresh.append(task)
             queued.insert(id)
-            artifactsByTask[id] = task.artifacts
+            placementByTask[id] = task
         }
         queues[job] = queue
     }
@@ -126,10 +151,18 @@ public struct Scheduler: Sendable {
         var assignments: [Assignment] = []
         var freeSlots = workers.values.reduce(0) { $0 + $1.freeSlots }
         for job in queues.keys.sorted() where freeSlots > 0 {
+            // Tasks whose affinity owner has no free slot; they keep their place at the front of the queue.
+            var waiting: [QueuedTask] = []
             while freeSlots > 0, let next = queues[job]?.pop() {
-                guard queued.remove(next.task) != nil else { continue }
-                // !-safe: freeSlots > 0 means at least one worker has a free slot.
-                let worker = bestWorker(for: next.artifacts)!
+                guard queued.contains(next.task) else { continue }
+                guard let worker = placement(for: next) else {
+                    waiting.append(next)
+                    continue
+                }
+                queued.remove(next.task)
+                if let key = next.affinity, affinityOwners[job]?[key] == nil {
+                    affinityOwners[job, default: [:]][key] = worker
+                }
                 let attempt = TaskAttempt(task: next.task, attempt: lastAttempt[next.task, default: 0] + 1)
                 lastAttempt[next.task] = attempt.attempt
                 workers[worker]?.running.insert(attempt)
@@ -138,6 +171,8 @@ public struct Scheduler: Sendable {
                 assignments.append(Assignment(attempt: attempt, worker: worker))
                 freeSlots -= 1
             }
+            // `requeued` is a stack, so the first waiting task goes on last.
+            queues[job]?.requeued.append(contentsOf: waiting.reversed())
             if queues[job]?.isEmpty == true { queues[job] = nil }
         }
         return assignments
@@ -171,6 +206,7 @@ public struct Scheduler: Sendable {
     /// Drops a job's queued tasks and returns its running assignments, which the caller cancels on workers.
     public mutating func removeJob(_ job: JobID) -> [Assignment] {
         queues[job] = nil
+        affinityOwners[job] = nil
         let stale = queued.filter { $0.job == job }
         queued.subtract(stale)
         for task in stale { forget(task) }
@@ -196,38 +232,63 @@ public struct Scheduler: Sendable {
     public func assignment(of task: TaskID) -> Assignment? { running[task] }
     public func isQueued(_ task: TaskID) -> Bool { queued.contains(task) }
 
+    /// Returns the worker that owns a job's affinity key, or nil when no task with the key has been placed
+    /// since the last owner left.
+    public func affinityOwner(job: JobID, key: String) -> WorkerID? { affinityOwners[job]?[key] }
+
     public func runningAttempts(on worker: WorkerID) -> [TaskAttempt] {
         (workers[worker]?.running ?? []).sorted { $0.task < $1.task }
     }
 
     // MARK: - Helpers
 
-    private func bestWorker(for artifacts: [ArtifactDigest]) -> WorkerID? {
-        var best: (id: WorkerID, held: Int, free: Int)? = nil
+    /// Returns the worker that should run `task` now, or nil when it must wait: no slot is free, or its
+    /// affinity owner has none.
+    private func placement(for task: QueuedTask) -> WorkerID? {
+        guard let key = task.affinity else { return bestWorker(for: task.artifacts) }
+        let owners = affinityOwners[task.task.job] ?? [:]
+        if let owner = owners[key] {
+            return (workers[owner]?.freeSlots ?? 0) > 0 ? owner : nil
+        }
+        return bestWorker(for: task.artifacts, avoiding: Set(owners.values))
+    }
+
+    /// Picks among workers with a free slot: first one outside `avoiding`, then most artifacts cached, then
+    /// most free slots, then the lowest id.
+    private func bestWorker(for artifacts: [ArtifactDigest], avoiding: Set<WorkerID> = []) -> WorkerID? {
+        var best: (id: WorkerID, fresh: Int, held: Int, free: Int)? = nil
         for (id, entry) in workers where entry.freeSlots > 0 {
             let held = artifacts.reduce(0) { $0 + (entry.artifacts.contains($1) ? 1 : 0) }
-            let candidate = (id: id, held: held, free: entry.freeSlots)
+            let candidate = (id: id, fresh: avoiding.contains(id) ? 0 : 1, held: held, free: entry.freeSlots)
             guard let current = best else {
                 best = candidate
                 continue
             }
-            if (candidate.held, candidate.free, current.id) > (current.held, current.free, candidate.id) {
+            if (candidate.fresh, candidate.held, candidate.free, current.id)
+                > (current.fresh, current.held, current.free, candidate.id)
+            {
                 best = candidate
             }
         }
         return best?.id
     }
 
+    private mutating func releaseAffinity(of worker: WorkerID) {
+        for job in affinityOwners.keys {
+            affinityOwners[job] = affinityOwners[job]?.filter { $0.value != worker }
+        }
+    }
+
     private mutating func requeue(_ task: TaskID) {
-        let artifacts = artifactsByTask[task] ?? []
-        queues[task.job, default: JobQueue()].requeued.append(QueuedTask(task: task, artifacts: artifacts))
+        let placement = placementByTask[task] ?? QueuedTask(task: task, artifacts: [], affinity: nil)
+        queues[task.job, default: JobQueue()].requeued.append(placement)
         queued.insert(task)
     }
 
     private mutating func forget(_ task: TaskID) {
         running[task] = nil
         queued.remove(task)
-        artifactsByTask[task] = nil
+        placementByTask[task] = nil
         lastAttempt[task] = nil
         losses[task] = nil
     }

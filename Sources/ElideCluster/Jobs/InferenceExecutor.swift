@@ -34,10 +34,10 @@ struct InferenceExecutor: TaskExecutor {
                     "prompt \(prompt.index) has \(tokens.count) tokens; it needs 1 to \(contextLength - 1) for this model"
                 )
             }
-            let capacity = min(contextLength, tokens.count + prompt.maxTokens)
+            let capacity = InferencePipeline.sessionCapacity(
+                promptTokens: tokens.count, maxTokens: prompt.maxTokens, contextLength: contextLength)
             let session = LlamaSession(
-                model: model, capacity: max(capacity, tokens.count + 1), precision: precision, mask: task.plan?.mask,
-                pool: pool)
+                model: model, capacity: capacity, precision: precision, mask: task.plan?.mask, pool: pool)
             var sampler = TokenSampler(
                 temperature: task.sampling.temperature, topK: task.sampling.topK, seed: prompt.seed)
             let generation = TextGenerator(session: session).generate(

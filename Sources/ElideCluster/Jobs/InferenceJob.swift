@@ -3,7 +3,9 @@ import ElideSupport
 import Foundation
 
 /// Job kind `inference`: text generation for a file of prompts, with an optional drop plan, spread over the
-/// workers by requests (each task runs whole prompts; data parallel).
+/// workers by requests or by layers. With requests, each task runs whole prompts (data parallel). With
+/// layers, each worker runs a contiguous layer range and keeps its KV caches, and hidden states flow through
+/// the stages for every token (pipeline parallel, see `InferencePipelineDriver`).
 ///
 /// `elide submit` reads the prompts file and the plan and puts their contents into the spec
 /// (`prompts-json`, `plan-json`), so the coordinator needs no access to the client's files; the workers read
@@ -28,9 +30,22 @@ public enum InferenceJob {
         OptionSpec("temperature", value: "T", help: "0 for greedy decoding; otherwise sample.", default: "0"),
         OptionSpec("top-k", value: "K", help: "Sample among the K most likely tokens.", default: "40"),
         OptionSpec(
-            "shard", value: "requests", help: "How work is spread: requests (whole prompts per task).",
+            "shard", value: "requests|layers",
+            help: "How work is spread: requests (whole prompts per task) or layers (a pipeline of layer ranges, "
+                + "greedy only).",
             default: "requests"),
-        OptionSpec("prompts-per-task", value: "N", help: "Prompts one task runs in sequence.", default: "1"),
+        OptionSpec(
+            "prompts-per-task", value: "N", help: "Prompts one task runs in sequence with --shard requests.",
+            default: "1"),
+        OptionSpec(
+            "stages", value: "N",
+            help: "Pipeline stages with --shard layers: contiguous layer ranges of near-equal size, each kept by "
+                + "one worker.",
+            default: "2"),
+        OptionSpec(
+            "pipeline-prompts", value: "N",
+            help: "Prompts generating at once with --shard layers, so that the stages work in parallel.",
+            default: "4"),
         OptionSpec(
             "threads", value: "N", help: "Compute threads per task; greedy output is the same for any count.",
             default: "1"),
@@ -41,8 +56,17 @@ public enum InferenceJob {
 
     public static let kind = JobKind(
         name: "inference", summary: "Generate text for a file of prompts, optionally with a drop plan.",
-        options: options, makeDriver: { try InferenceDriver(spec: $0) }, executors: [InferenceExecutor()],
+        options: options, makeDriver: { try makeDriver($0) },
+        executors: [InferenceExecutor(), InferenceStageExecutor()],
         prepare: { try prepare($0) }, preparedOptions: ["prompts-json", "plan-json"])
+
+    static func makeDriver(_ spec: JobSpec) throws -> any JobDriver {
+        let settings = try InferenceSettings(spec: spec)
+        switch settings.shard {
+        case .requests: return try InferenceDriver(settings: settings)
+        case .layers: return try InferencePipelineDriver(settings: settings)
+        }
+    }
 
     /// Reads the prompts file and the plan named in `spec` and adds their contents as `prompts-json` and
     /// `plan-json`.

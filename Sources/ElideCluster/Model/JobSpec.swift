@@ -26,12 +26,19 @@ public struct TaskRequest: Sendable, Equatable {
     public var payload: [UInt8]
     /// Artifacts the executor reads; the scheduler prefers workers that already hold them.
     public var artifacts: [ArtifactDigest]
+    /// Key of state the task needs on its worker, such as a pipeline stage's KV caches. The job's first task
+    /// with a key picks a worker, and its later tasks with that key wait for that worker until it leaves.
+    /// Nil for tasks that may run anywhere.
+    public var affinity: String?
 
-    public init(index: UInt64, executor: String, payload: [UInt8], artifacts: [ArtifactDigest] = []) {
+    public init(
+        index: UInt64, executor: String, payload: [UInt8], artifacts: [ArtifactDigest] = [], affinity: String? = nil
+    ) {
         self.index = index
         self.executor = executor
         self.payload = payload
         self.artifacts = artifacts
+        self.affinity = affinity
     }
 }
 
