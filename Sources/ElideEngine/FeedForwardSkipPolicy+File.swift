@@ -9,6 +9,11 @@ extension FeedForwardSkipPolicy {
             throw FeedForwardSkipPolicyError(
                 field: nil, "cannot read FFN skip policy file \(path): file not found or not readable")
         }
+        return try parse(data, source: "FFN skip policy file \(path)")
+    }
+
+    /// Decodes a policy from JSON as `load(path:)` does; errors name `source`, for example a file.
+    public static func parse(_ data: Data, source: String) throws -> FeedForwardSkipPolicy {
         let policy: FeedForwardSkipPolicy
         do {
             policy = try decoder.decode(FeedForwardSkipPolicy.self, from: data)
@@ -16,13 +21,13 @@ extension FeedForwardSkipPolicy {
             let (field, problem) = describe(error)
             throw FeedForwardSkipPolicyError(
                 field: field,
-                "invalid FFN skip policy file \(path): \(problem); expected an object such as "
+                "invalid \(source): \(problem); expected an object such as "
                     + #"{"warmup_tokens": 16, "cold_start": 3, "cold_end": 2, "threshold": 0.97, "skip_count": 2}"#)
         }
         do {
             try policy.validateFields()
         } catch let error as FeedForwardSkipPolicyError {
-            throw FeedForwardSkipPolicyError(field: error.field, "invalid FFN skip policy file \(path): \(error)")
+            throw FeedForwardSkipPolicyError(field: error.field, "invalid \(source): \(error)")
         }
         return policy
     }

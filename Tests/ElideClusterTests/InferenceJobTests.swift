@@ -27,7 +27,10 @@ struct InferenceJobTests {
     }
 
     /// Greedy tokens of `entry` on a fresh session, as `elide generate --threads 1` runs it.
-    static func direct(_ entry: InferencePromptEntry, maxTokens: Int, mask: SubBlockMask? = nil) throws -> [Int] {
+    static func direct(
+        _ entry: InferencePromptEntry, maxTokens: Int, mask: SubBlockMask? = nil,
+        skipPolicy: FeedForwardSkipPolicy? = nil
+    ) throws -> [Int] {
         let file = try GGUFFile(path: EvoPressAssets.model)
         let model = try LlamaModel(file: file)
         let tokenizer = try BPETokenizer(gguf: file)
@@ -39,7 +42,7 @@ struct InferenceJobTests {
         var sampler = TokenSampler(temperature: 0, seed: 0)
         return TextGenerator(session: session).generate(
             prompt: prompt, maxTokens: limit, sampler: &sampler,
-            stopTokens: PromptEncoding.stopTokens(chat: chat, tokenizer: tokenizer)
+            stopTokens: PromptEncoding.stopTokens(chat: chat, tokenizer: tokenizer), skipPolicy: skipPolicy
         ).generatedTokens
     }
 
@@ -110,5 +113,27 @@ struct InferenceJobTests {
         #expect(expected != dense, "dropping four sub-blocks changed no token; the plan may be ignored")
         let report = try LocalJobRunner.run(try Self.spec(prompts, plan: plan))
         #expect(try Self.tokens(report) == expected)
+    }
+
+    @Test func skipPolicyIsAppliedLikeTheGenerator() throws {
+        try EvoPressAssets.requireAll()
+        let policy = FeedForwardSkipPolicy(warmupTokens: 2, coldStart: 2, coldEnd: 2, threshold: 0.95, skipCount: 2)
+        let prompts = [Self.prompts[0], Self.prompts[2]]
+        let expected = try prompts.map { try Self.direct($0, maxTokens: 16, skipPolicy: policy) }
+        var spec = try Self.spec(prompts, options: ["max-tokens": "16"])
+        spec.options["ffn-skip-json"] = String(decoding: try policy.jsonData(), as: UTF8.self)
+        let report = try LocalJobRunner.run(spec)
+        #expect(try Self.tokens(report) == expected)
+        guard case .object(let timings) = report.values["timings"], case .number(let ratio) = timings["ffn_skip_ratio"]
+        else { throw TestFailure("the report has no FFN skip ratio") }
+        #expect(ratio > 0, "a threshold of 0.95 skipped no FFN block")
+        #expect(report.summary.contains("FFN skipping:"))
+    }
+
+    @Test func skipPolicyIsRejectedWithLayerSharding() throws {
+        let policy = FeedForwardSkipPolicy(warmupTokens: 2, coldStart: 2, coldEnd: 2, threshold: 0.95, skipCount: 2)
+        var spec = try Self.spec(options: ["shard": "layers", "ffn-skip": "policy.json"])
+        spec.options["ffn-skip-json"] = String(decoding: try policy.jsonData(), as: UTF8.self)
+        #expect(throws: JobDriverError.self) { try InferenceJob.kind.makeDriver(spec) }
     }
 }

@@ -21,6 +21,12 @@ struct InferenceExecutor: TaskExecutor {
         let loaded = try LoadedModelCache.shared.model(path: task.modelPath)
         let model = loaded.model
         try task.plan?.validate(layerCount: model.configuration.blockCount)
+        let skipPolicy = try task.skipPolicyJSON.map { json in
+            let policy = try FeedForwardSkipPolicy.parse(Data(json.utf8), source: "FFN skip policy of the job")
+            try FeedForwardSkipRule.adaptive(policy).validate(
+                mask: task.plan?.mask ?? .dense(layers: model.configuration.blockCount))
+            return policy
+        }
         // A pool runs one parallel loop at a time, so each task gets its own.
         let pool = ThreadPool(threads: task.threads)
 
@@ -42,13 +48,15 @@ struct InferenceExecutor: TaskExecutor {
                 temperature: task.sampling.temperature, topK: task.sampling.topK, seed: prompt.seed)
             let generation = TextGenerator(session: session).generate(
                 prompt: tokens, maxTokens: prompt.maxTokens, sampler: &sampler,
-                stopTokens: PromptEncoding.stopTokens(chat: prompt.chat, tokenizer: loaded.tokenizer))
+                stopTokens: PromptEncoding.stopTokens(chat: prompt.chat, tokenizer: loaded.tokenizer),
+                skipPolicy: skipPolicy)
             results.append(
                 InferenceResult(
                     index: prompt.index, promptTokenCount: tokens.count, tokens: generation.generatedTokens,
                     text: loaded.tokenizer.decode(generation.generatedTokens),
                     stoppedAtEndOfSequence: generation.stoppedAtEndOfSequence,
-                    prefillSeconds: generation.prefillSeconds, decodeSeconds: generation.decodeSeconds))
+                    prefillSeconds: generation.prefillSeconds, decodeSeconds: generation.decodeSeconds,
+                    feedForwardSkipCount: skipPolicy == nil ? nil : generation.feedForwardSkipCount))
         }
         return try InferenceTaskOutput(startedAt: startedAt, finishedAt: wallClockSeconds(), results: results)
             .encoded()

@@ -1,4 +1,5 @@
 import ElideEngine
+import ElideModels
 import ElideSupport
 import Foundation
 
@@ -24,6 +25,10 @@ public enum InferenceJob {
             help: "One prompt per line: a JSON string, or an object {\"prompt\": TEXT, \"max_tokens\": N, \"chat\": "
                 + "BOOL} whose last two fields are optional."),
         OptionSpec("plan", value: "FILE", help: "Drop plan (JSON) from `elide submit evopress` or written by hand."),
+        OptionSpec(
+            "ffn-skip", value: "POLICY",
+            help: "FFN-SkipLLM policy file from `elide calibrate ffn-skip`; decode steps skip FFN blocks by it "
+                + "(request sharding only)."),
         OptionSpec(
             "max-tokens", value: "N", help: "Tokens to generate per prompt unless its line says.", default: "64"),
         .flag("chat", help: "Wrap every prompt as a ChatML user message unless its line says."),
@@ -58,7 +63,7 @@ public enum InferenceJob {
         name: "inference", summary: "Generate text for a file of prompts, optionally with a drop plan.",
         options: options, makeDriver: { try makeDriver($0) },
         executors: [InferenceExecutor(), InferenceStageExecutor()],
-        prepare: { try prepare($0) }, preparedOptions: ["prompts-json", "plan-json"])
+        prepare: { try prepare($0) }, preparedOptions: ["prompts-json", "plan-json", "ffn-skip-json"])
 
     static func makeDriver(_ spec: JobSpec) throws -> any JobDriver {
         let settings = try InferenceSettings(spec: spec)
@@ -68,8 +73,8 @@ public enum InferenceJob {
         }
     }
 
-    /// Reads the prompts file and the plan named in `spec` and adds their contents as `prompts-json` and
-    /// `plan-json`.
+    /// Reads the prompts file, the plan and the FFN skip policy named in `spec` and adds their contents as
+    /// `prompts-json`, `plan-json` and `ffn-skip-json`.
     static func prepare(_ spec: JobSpec) throws -> JobSpec {
         var spec = spec
         guard let path = spec.options["prompts"], !path.isEmpty else {
@@ -80,6 +85,10 @@ public enum InferenceJob {
         if let planPath = spec.options["plan"], !planPath.isEmpty {
             let plan = try CompressionPlan.load(path: planPath)
             spec.options["plan-json"] = String(decoding: try EvoPressCoding.encoder.encode(plan), as: UTF8.self)
+        }
+        if let policyPath = spec.options["ffn-skip"], !policyPath.isEmpty {
+            let policy = try FeedForwardSkipPolicy.load(path: policyPath)
+            spec.options["ffn-skip-json"] = String(decoding: try policy.jsonData(), as: UTF8.self)
         }
         return spec
     }

@@ -1,3 +1,4 @@
+import ElideModels
 import Foundation
 
 /// The report of an `inference` job, the same for both ways of sharding: with equal results, the
@@ -15,13 +16,21 @@ enum InferenceReport {
         let generatedTokens = finished.reduce(0) { $0 + $1.tokens.count }
         var lines: [String] = []
         var objects: [JSONValue] = []
+        var skips = FeedForwardSkipCount()
         for (result, prompt) in zip(finished, prompts) {
-            let object: JSONValue = .object([
+            var fields: [String: JSONValue] = [
                 "index": .number(Double(result.index)), "prompt": .string(prompt.text), "text": .string(result.text),
                 "tokens": .array(result.tokens.map { .number(Double($0)) }),
                 "prompt_tokens": .number(Double(result.promptTokenCount)),
                 "stopped_at_end_of_sequence": .bool(result.stoppedAtEndOfSequence),
-            ])
+            ]
+            if let count = result.feedForwardSkipCount {
+                fields["ffn_skipped"] = .number(Double(count.skipped))
+                fields["ffn_considered"] = .number(Double(count.considered))
+                skips.skipped += count.skipped
+                skips.considered += count.considered
+            }
+            let object: JSONValue = .object(fields)
             objects.append(object)
             lines.append(String(decoding: try EvoPressCoding.encoder.encode(object), as: UTF8.self))
         }
@@ -33,6 +42,13 @@ enum InferenceReport {
             "prefill_seconds": .number(prefillSeconds), "decode_seconds": .number(decodeSeconds),
         ]
         timings.merge(extraTimings) { $1 }
+        var skipLine: String?
+        if template.skipPolicyJSON != nil {
+            timings["ffn_skip_ratio"] = .number(skips.ratio)
+            skipLine = String(
+                format: "FFN skipping: %d of %d FFN blocks skipped in the decode steps after the warm-up (ratio %.3f)",
+                skips.skipped, skips.considered, skips.ratio)
+        }
         let values: [String: JSONValue] = [
             "results": .array(objects),
             "results_jsonl": .string(lines.joined(separator: "\n") + "\n"),
@@ -45,9 +61,10 @@ enum InferenceReport {
             } ?? .null,
             "timings": .object(timings),
         ]
-        let summary = summary(
+        var summary = summary(
             prompts: prompts, results: finished, template: template, generatedTokens: generatedTokens, wall: wall,
             shard: shard)
+        if let skipLine { summary += "\n" + skipLine }
         return JobReport(summary: summary, values: values)
     }
 

@@ -1,4 +1,5 @@
 import ElideEngine
+import ElideModels
 import Foundation
 
 /// The options of an `inference` job, parsed and checked once for both ways of sharding.
@@ -66,10 +67,20 @@ struct InferenceSettings: Sendable {
             throw JobDriverError(
                 "the inference job names the plan \(path) but carries no plan-json; submit it with 'elide submit'")
         }
+        var skipPolicyJSON: String?
+        if let json = spec.options["ffn-skip-json"] {
+            _ = try FeedForwardSkipPolicy.parse(Data(json.utf8), source: "FFN skip policy of the job")
+            skipPolicyJSON = json
+        } else if let path = spec.options["ffn-skip"], !path.isEmpty {
+            throw JobDriverError(
+                "the inference job names the FFN skip policy \(path) but carries no ffn-skip-json; submit it with "
+                    + "'elide submit'")
+        }
         let temperature = try options.double("temperature", in: 0...100)
         template = InferenceTask(
             modelPath: spec.options["model"] ?? EvoPressJob.defaultModelPath,
             threads: try options.int("threads", in: 1...256), precision: precision, plan: plan,
+            skipPolicyJSON: skipPolicyJSON,
             sampling: InferenceSampling(
                 temperature: Float(temperature), topK: try options.int("top-k", in: 1...1_000_000)),
             prompts: [])
@@ -83,7 +94,6 @@ struct InferenceSettings: Sendable {
                     "--temperature \(temperature) is not supported with --shard layers, which decodes greedily; "
                         + "use --temperature 0, or --shard requests to sample")
             }
-            // `ffn-skip` is no option of this kind yet; the check keeps layer sharding from ignoring it later.
             if let policy = spec.options["ffn-skip"], !policy.isEmpty {
                 throw JobDriverError(
                     "--ffn-skip is not supported with --shard layers; use --shard requests to skip FFN blocks")

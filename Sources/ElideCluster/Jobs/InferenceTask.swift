@@ -1,4 +1,5 @@
 import ElideEngine
+import ElideModels
 import Foundation
 
 /// One prompt of an `inference` job, as the job's prompts file gives it.
@@ -28,6 +29,8 @@ struct InferenceTask: Codable, Sendable, Equatable {
     /// `q8` or `f32`, as `ActivationPrecision` names them.
     var precision: String
     var plan: CompressionPlan?
+    /// FFN-SkipLLM policy as its JSON file holds it (a threshold may be the string "+inf"), or nil.
+    var skipPolicyJSON: String?
     var sampling: InferenceSampling
     var prompts: [InferencePrompt]
 
@@ -54,6 +57,8 @@ struct InferenceResult: Codable, Sendable, Equatable {
     var stoppedAtEndOfSequence: Bool
     var prefillSeconds: Double
     var decodeSeconds: Double
+    /// Skipped and considered FFN blocks of the decode steps, with an FFN skip policy.
+    var feedForwardSkipCount: FeedForwardSkipCount?
 }
 
 /// The output of one `inference` task. Encoded as JSON.
