@@ -58,10 +58,19 @@ public struct CompressionPlan: Codable, Sendable, Equatable {
         }
         do {
             return try JSONDecoder().decode(CompressionPlan.self, from: data)
+        } catch DecodingError.keyNotFound(let key, _) {
+            throw PlanError("invalid plan file \(path): missing field \"\(key.stringValue)\"; \(Self.expectedShape)")
+        } catch DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context) {
+            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw PlanError("invalid plan file \(path): field \"\(field)\" has the wrong type; \(Self.expectedShape)")
         } catch {
-            throw PlanError("invalid plan file \(path): \(error)")
+            throw PlanError("invalid plan file \(path): not a JSON object (\(error)); \(Self.expectedShape)")
         }
     }
+
+    /// The example that plan-file errors end with.
+    static let expectedShape =
+        #"expected {"layers": 30, "attention_dropped": [3], "mlp_dropped": [25]}, as elide submit evopress --out writes it"#
 
     public func jsonData() throws -> Data {
         let encoder = JSONEncoder()

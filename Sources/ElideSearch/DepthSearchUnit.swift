@@ -47,8 +47,10 @@ public enum DropTarget: Hashable, Codable, Sendable {
     public init(parsing text: String) throws {
         let trimmed = String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
         if let count = Int(trimmed) {
+            guard count >= 1 else { throw SearchConfigurationError.invalidDropTarget(text) }
             self = .count(count)
         } else if let fraction = Double(trimmed), fraction.isFinite {
+            guard fraction > 0, fraction < 1 else { throw SearchConfigurationError.dropFractionOutOfRange(fraction) }
             self = .fraction(fraction)
         } else {
             throw SearchConfigurationError.invalidDropTarget(text)

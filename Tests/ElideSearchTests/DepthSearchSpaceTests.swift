@@ -92,6 +92,11 @@ import Testing
     @Test func dropTargetParsesCountsAndFractions() throws {
         #expect(try DropTarget(parsing: "0.25") == .fraction(0.25))
         #expect(try DropTarget(parsing: " 15 ") == .count(15))
+        for text in ["0", "-1", "1.0", "1.5", "-0.25", "0.0"] {
+            #expect(throws: SearchConfigurationError.self, "drop target '\(text)' was accepted") {
+                try DropTarget(parsing: text)
+            }
+        }
         #expect(throws: SearchConfigurationError.invalidDropTarget("quarter")) {
             try DropTarget(parsing: "quarter")
         }

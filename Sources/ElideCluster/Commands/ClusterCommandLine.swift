@@ -203,13 +203,14 @@ public enum ClusterCommandLine {
             var omitted: [String] = []
             for (key, value) in report.values.sorted(by: { $0.key < $1.key }) {
                 switch value {
-                case .bool, .number, .null: print("  \(key): \(value)")
+                case .null: continue
+                case .bool, .number: print("  \(key): \(value)")
                 case .string(let text) where text.count <= 120 && !text.contains("\n"): print("  \(key): \(value)")
                 default: omitted.append(key)
                 }
             }
             if !omitted.isEmpty {
-                print("  (\(omitted.joined(separator: ", ")): see --json or --out DIR)")
+                print("  more in the report: \(omitted.joined(separator: ", ")) (--json prints it, --out DIR saves it)")
             }
         }
         if let out {

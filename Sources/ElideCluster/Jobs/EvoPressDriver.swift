@@ -215,7 +215,7 @@ struct EvoPressDriver: JobDriver {
             case .baselines: pendingEvoPress = configuration
             }
             random = try RandomSampleSearch(
-                space: space, candidateCount: settings.randomCandidateCount, tokens: settings.effectiveRandomTokens,
+                space: space, candidateCount: randomCandidateCount(in: space), tokens: settings.effectiveRandomTokens,
                 calibration: pool, seed: seed)
             if settings.bruteForce {
                 bruteForce = try BruteForceSearch(
@@ -239,6 +239,11 @@ struct EvoPressDriver: JobDriver {
         }
         tasks += try advanceSearches()
         return tasks
+    }
+
+    /// The random baseline's candidates: `--random-candidates`, or every configuration of a smaller space.
+    func randomCandidateCount(in space: DepthSearchSpace) -> Int {
+        min(settings.randomCandidateCount, space.configurationCount)
     }
 
     /// The searches whose batches may be sent now. With `--brute-force`, EvoPress and the random baseline

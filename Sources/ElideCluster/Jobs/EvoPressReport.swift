@@ -80,7 +80,7 @@ struct EvoPressReport {
             "generations": .number(Double(evoPress.configuration.generationCount)),
             "seed": .string(String(driver.seed)),
             "calibration_sequences": .number(Double(driver.poolToCalibration.count)),
-            "random_candidates": .number(Double(driver.settings.randomCandidateCount)),
+            "random_candidates": .number(Double(driver.randomCandidateCount(in: space))),
             "random_tokens": .number(Double(driver.settings.effectiveRandomTokens)),
         ]
     }
@@ -147,7 +147,8 @@ struct EvoPressReport {
         for name in driver.expectedConfigurations {
             let perplexity = driver.heldOut[name]?.perplexity
             rows.append([
-                name == "random" ? "random-\(settings.randomCandidateCount)" : Self.labels[name] ?? name,
+                name == "random"
+                    ? "random-\(driver.space.map(driver.randomCandidateCount) ?? 0)" : Self.labels[name] ?? name,
                 perplexity.map { String(format: "%.2f", $0) } ?? "—",
                 perplexity.flatMap { value in dense.map { String(format: "%.2f", value / $0) } } ?? "—",
                 fitness[name].map { String(format: "%.4f", $0) } ?? "—",
