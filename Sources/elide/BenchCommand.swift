@@ -16,6 +16,15 @@ enum BenchCommand {
                 "repetitions", value: "N", help: "Timed repetitions of each test after one warm-up.", default: "3"),
             OptionSpec("seed", value: "S", help: "Seed for the random prompt tokens.", default: "1"),
             FeedForwardSkipOptions.policySpec,
+            OptionSpec(
+                "batch", value: "LIST",
+                help: "Comma-separated batch sizes (for example 1,4,8): measure decoding of that many sequences at "
+                    + "once instead of the prefill and decode tests."),
+            OptionSpec(
+                "batch-strategy", value: "LIST",
+                help: "With --batch: comma-separated modes among masked, regrouped (batched FFN strategies) and "
+                    + "sequential (one sequence after another).",
+                default: "masked,regrouped,sequential"),
             .flag("json", help: "Print the result as one JSON object."),
         ])
 
@@ -52,6 +61,11 @@ enum BenchCommand {
         let pool = ThreadPool(threads: threads)
         var generator = SeededGenerator(seed: UInt64(options.string("seed") ?? "1") ?? 1)
         let vocabulary = model.configuration.vocabularySize
+        if let sizes = options.string("batch") {
+            return try runBatched(
+                options, sizes: sizes, model: model, mask: mask, precision: precision, pool: pool, policy: skipPolicy,
+                genTokens: genTokens, repetitions: repetitions)
+        }
 
         let capacity = max(promptTokens, genTokens, 1)
         let session = LlamaSession(model: model, capacity: capacity, precision: precision, mask: mask, pool: pool)
@@ -126,5 +140,96 @@ enum BenchCommand {
         guard let mean = mean(values), values.count > 1 else { return values.isEmpty ? nil : 0 }
         let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)
         return variance.squareRoot()
+    }
+}
+
+// MARK: - Batched decoding
+
+extension BenchCommand {
+    struct BatchReport: Encodable {
+        struct Row: Encodable {
+            let batch: Int
+            let mode: String
+            /// Generated tokens per second summed over the batch's sequences.
+            let decode_tokens_per_second: Double
+            let decode_stddev: Double
+            let ffn_skip_ratio: Double?
+            /// Rows multiplied by FFN weights per kept FFN block; 0 in sequential mode.
+            let ffn_rows_per_block: Double?
+            /// Fraction of kept FFN blocks that ran their products; 0 in sequential mode.
+            let ffn_products_per_block: Double?
+        }
+        let rows: [Row]
+        let gen_tokens: Int
+        let threads: Int
+        let activations: String
+        let repetitions: Int
+        let plan: String?
+        let ffn_skip: String?
+    }
+
+    /// Measures decoding of several sequences at once for each batch size in `sizes` and each mode of
+    /// `--batch-strategy`, interleaved within each repetition.
+    static func runBatched(
+        _ options: ParsedOptions, sizes: String, model: LlamaModel, mask: SubBlockMask?,
+        precision: ActivationPrecision, pool: ThreadPool, policy: FeedForwardSkipPolicy?, genTokens: Int,
+        repetitions: Int
+    ) throws -> Int32 {
+        let batchSizes = sizes.split(separator: ",").map { Int($0) }
+        guard !batchSizes.isEmpty, batchSizes.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+            throw UsageError("invalid value '\(sizes)' for --batch: expected batch sizes of 1 or more, such as 1,4,8")
+        }
+        let modeNames = (options.string("batch-strategy") ?? "masked,regrouped,sequential").split(separator: ",")
+        let modes = try modeNames.map { name in
+            guard let mode = BatchDecodeBenchmark.Mode(name: String(name)) else {
+                throw UsageError(
+                    "invalid mode '\(name)' in --batch-strategy: expected masked, regrouped or sequential")
+            }
+            return mode
+        }
+        guard genTokens >= 1 else { throw UsageError("--gen-tokens must be 1 or more with --batch") }
+
+        let benchmark = BatchDecodeBenchmark(
+            model: model, mask: mask, precision: precision, pool: pool, policy: policy, generatedTokens: genTokens,
+            seed: UInt64(options.string("seed") ?? "1") ?? 1)
+        let measurements = benchmark.run(
+            batchSizes: batchSizes.map { $0! }, modes: modes, repetitions: repetitions)  // !-safe: checked above.
+        let rows = measurements.map { measurement in
+            let work = measurement.statistics
+            let blocks = Double(max(work.feedForwardBlocks, 1))
+            let batched = measurement.mode != .sequential
+            return BatchReport.Row(
+                batch: measurement.batchSize, mode: measurement.mode.description,
+                decode_tokens_per_second: mean(measurement.tokensPerSecond) ?? 0,
+                decode_stddev: standardDeviation(measurement.tokensPerSecond) ?? 0,
+                ffn_skip_ratio: policy != nil ? measurement.skipCount.ratio : nil,
+                ffn_rows_per_block: batched ? Double(work.feedForwardRows) / blocks : nil,
+                ffn_products_per_block: batched ? Double(work.feedForwardProducts) / blocks : nil)
+        }
+        let report = BatchReport(
+            rows: rows, gen_tokens: genTokens, threads: pool.threads, activations: precision.rawValue,
+            repetitions: repetitions, plan: options.string("plan"), ffn_skip: options.string("ffn-skip"))
+        if options.flag("json") {
+            print(try jsonLine(report))
+            return ExitCode.success
+        }
+        print("batch  mode        tokens/s (summed)  skip ratio  FFN rows/block  FFN products/block")
+        for row in rows {
+            let rate = "\(formatted(row.decode_tokens_per_second, 1)) ± \(formatted(row.decode_stddev, 1))"
+            let columns = [
+                String(row.batch).padding(toLength: 7, withPad: " ", startingAt: 0),
+                row.mode.padding(toLength: 12, withPad: " ", startingAt: 0),
+                rate.padding(toLength: 19, withPad: " ", startingAt: 0),
+                (row.ffn_skip_ratio.map { formatted($0, 3) } ?? "-").padding(toLength: 12, withPad: " ", startingAt: 0),
+                (row.ffn_rows_per_block.map { formatted($0, 2) } ?? "-").padding(
+                    toLength: 16, withPad: " ", startingAt: 0),
+                row.ffn_products_per_block.map { formatted($0, 3) } ?? "-",
+            ]
+            print(columns.joined())
+        }
+        print(
+            "tg\(genTokens) per sequence, threads \(pool.threads), activations \(precision.rawValue), "
+                + "\(repetitions) repetitions interleaved")
+        return ExitCode.success
     }
 }
