@@ -128,6 +128,11 @@ struct InferenceJobTests {
         else { throw TestFailure("the report has no FFN skip ratio") }
         #expect(ratio > 0, "a threshold of 0.95 skipped no FFN block")
         #expect(report.summary.contains("FFN skipping:"))
+        guard case .object(let recorded) = report.values["ffn_skip_policy"] else {
+            throw TestFailure("the report does not record the FFN skip policy")
+        }
+        #expect(recorded["threshold"] == .number(0.95))
+        #expect(recorded["skip_count"] == .number(2))
     }
 
     @Test func skipPolicyIsRejectedWithLayerSharding() throws {

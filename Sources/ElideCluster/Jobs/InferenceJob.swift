@@ -60,7 +60,8 @@ public enum InferenceJob {
     ]
 
     public static let kind = JobKind(
-        name: "inference", summary: "Generate text for a file of prompts, optionally with a drop plan.",
+        name: "inference",
+        summary: "Generate text for a file of prompts, optionally with a drop plan and FFN skipping.",
         options: options, makeDriver: { try makeDriver($0) },
         executors: [InferenceExecutor(), InferenceStageExecutor()],
         prepare: { try prepare($0) }, preparedOptions: ["prompts-json", "plan-json", "ffn-skip-json"])

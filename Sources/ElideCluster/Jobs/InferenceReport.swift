@@ -49,7 +49,12 @@ enum InferenceReport {
                 format: "FFN skipping: %d of %d FFN blocks skipped in the decode steps after the warm-up (ratio %.3f)",
                 skips.skipped, skips.considered, skips.ratio)
         }
+        var policy: JSONValue = .null
+        if let json = template.skipPolicyJSON {
+            policy = try JSONDecoder().decode(JSONValue.self, from: Data(json.utf8))
+        }
         let values: [String: JSONValue] = [
+            "ffn_skip_policy": policy,
             "results": .array(objects),
             "results_jsonl": .string(lines.joined(separator: "\n") + "\n"),
             "plan": template.plan.map { plan in
@@ -73,7 +78,8 @@ enum InferenceReport {
         generatedTokens: Int, wall: Double, shard: String
     ) -> String {
         let model = (template.modelPath as NSString).lastPathComponent
-        let planText = template.plan.map { "plan dropping \($0.droppedCount) sub-blocks" } ?? "dense"
+        var planText = template.plan.map { "plan dropping \($0.droppedCount) sub-blocks" } ?? "no plan"
+        if template.skipPolicyJSON != nil { planText += ", FFN skipping" }
         var lines = [
             "Inference on \(model) (\(planText), \(template.precision) activations, \(shard)): \(prompts.count) "
                 + "prompts, \(generatedTokens) tokens generated"
