@@ -3,8 +3,8 @@
 /// It follows the depth search of EvoPress's reference code (`evo_drop_search.py`, IST-DASLab/EvoPress):
 ///
 /// 1. Initialisation scores `initialCandidateCount` distinct random genomes on one minibatch and keeps the best
-///    `parentCount` (usually 1) as parents. Seed genomes given by the caller (for example the plans of cheaper
-///    baselines) join that batch ahead of the random ones; without them the search is the reference's.
+///    `parentCount` (usually 1) as parents. Seed genomes given by the caller, such as the plans of cheaper
+///    baselines, join that batch ahead of the random ones. Without them the search is the reference's.
 /// 2. Each generation mutates uniformly chosen parents into λ distinct offspring (`LevelSwitchMutation`).
 /// 3. Each stage scores its candidates on one shared minibatch and keeps the lowest-fitness `survivors`. The last
 ///    stage adds the parents and scores them again on its own minibatch (elitism), and its survivors become the
@@ -32,8 +32,8 @@ public struct EvoPressSearch: BatchedGenomeSearch, Codable {
 
     /// Draws the initial candidates and prepares the first batch.
     ///
-    /// `seedGenomes` are scored at initialisation ahead of the random genomes, which are drawn as without
-    /// them; a random genome equal to a seed is scored once. Each seed must belong to the space.
+    /// `seedGenomes` are scored at initialisation ahead of the random genomes. The random genomes are the
+    /// same as without seeds, and one equal to a seed is scored once. Each seed must belong to the space.
     public init(configuration: EvoPressConfiguration, seed: UInt64, seedGenomes: [DepthGenome] = []) throws {
         self.configuration = configuration
         self.seed = seed

@@ -16,7 +16,7 @@ struct InferenceJobTests {
         InferencePromptEntry(prompt: "It is a truth universally acknowledged"),
     ]
 
-    /// A spec as `elide submit` prepares it, without a prompts file.
+    /// Builds a spec as `elide submit` prepares it, without a prompts file.
     static func spec(
         _ prompts: [InferencePromptEntry] = prompts, options: [String: String] = [:], plan: CompressionPlan? = nil
     ) throws -> JobSpec {

@@ -8,9 +8,9 @@ import Foundation
 /// layers, each worker runs a contiguous layer range and keeps its KV caches, and hidden states flow through
 /// the stages for every token (pipeline parallel, see `InferencePipelineDriver`).
 ///
-/// `elide submit` reads the prompts file and the plan and puts their contents into the spec
-/// (`prompts-json`, `plan-json`), so the coordinator needs no access to the client's files; the workers read
-/// only the model. Results come back in the order of the prompts file, and with the same seed they do not
+/// `elide submit` reads the prompts file, the plan and the FFN skip policy and puts their contents into the
+/// spec (`prompts-json`, `plan-json`, `ffn-skip-json`). So the coordinator needs no access to the client's
+/// files, and the workers read only the model. Results come back in the order of the prompts file, and with the same seed they do not
 /// depend on the number of workers, the prompts per task or retries: each prompt's sampler seed comes from
 /// the job seed and the prompt's index.
 public enum InferenceJob {
@@ -30,8 +30,9 @@ public enum InferenceJob {
             help: "FFN-SkipLLM policy file from `elide calibrate ffn-skip`; decode steps skip FFN blocks by it "
                 + "(request sharding only)."),
         OptionSpec(
-            "max-tokens", value: "N", help: "Tokens to generate per prompt unless its line says.", default: "64"),
-        .flag("chat", help: "Wrap every prompt as a ChatML user message unless its line says."),
+            "max-tokens", value: "N", help: "Tokens to generate per prompt unless its line sets max_tokens.",
+            default: "64"),
+        .flag("chat", help: "Wrap every prompt as a ChatML user message unless its line sets chat."),
         OptionSpec("temperature", value: "T", help: "0 for greedy decoding; otherwise sample.", default: "0"),
         OptionSpec("top-k", value: "K", help: "Sample among the K most likely tokens.", default: "40"),
         OptionSpec(
@@ -147,7 +148,9 @@ enum InferencePromptFile {
             }
             entries.append(entry)
         }
-        guard !entries.isEmpty else { throw JobDriverError("the prompts file \(name) holds no prompts") }
+        guard !entries.isEmpty else {
+            throw JobDriverError("the prompts file \(name) contains no prompts; give one JSON line per prompt")
+        }
         return entries
     }
 }

@@ -16,7 +16,7 @@ struct InferencePrompt: Codable, Sendable, Equatable {
     var seed: UInt64
 }
 
-/// How the next token is picked: greedy at temperature 0.
+/// Sampling settings of the next token: greedy at temperature 0.
 struct InferenceSampling: Codable, Sendable, Equatable {
     var temperature: Float
     var topK: Int
@@ -29,7 +29,7 @@ struct InferenceTask: Codable, Sendable, Equatable {
     /// `q8` or `f32`, as `ActivationPrecision` names them.
     var precision: String
     var plan: CompressionPlan?
-    /// FFN-SkipLLM policy as its JSON file holds it (a threshold may be the string "+inf"), or nil.
+    /// FFN-SkipLLM policy in the JSON of its file, where a threshold may be the string "+inf"; nil for none.
     var skipPolicyJSON: String?
     var sampling: InferenceSampling
     var prompts: [InferencePrompt]
