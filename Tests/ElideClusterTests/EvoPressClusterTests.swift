@@ -6,7 +6,7 @@ import Testing
 @testable import ElideCluster
 
 /// An `evopress` job on a real coordinator and real workers on 127.0.0.1 must give the report of the same job
-/// run in this process, whatever the number of workers and after a worker is killed mid-search.
+/// run in this process on 1, 2 and 4 workers, and after a worker is killed mid-search.
 @Suite(.serialized)
 struct EvoPressClusterTests {
     /// A small real configuration: sequences of 64 tokens, 2 generations of 4 offspring, 256 held-out tokens.
@@ -18,7 +18,7 @@ struct EvoPressClusterTests {
             "eval-tokens": "256", "random-candidates": "4", "threads": "1",
         ])
 
-    @Test func reportIsSameInProcessOnOneOrTwoWorkersAndAfterKill() throws {
+    @Test func reportIsSameForAnyWorkerCountAndAfterKill() throws {
         try EvoPressAssets.requireAll()
         let reference = EvoPressAssets.deterministicPart(try LocalJobRunner.run(Self.spec))
 
@@ -40,6 +40,13 @@ struct EvoPressClusterTests {
         let secondWorkerTasks =
             (after.first { $0.name == "two" }?.tasksDone ?? 0) - (before.first { $0.name == "two" }?.tasksDone ?? 0)
         #expect(secondWorkerTasks > 0, "the second worker ran none of the tasks")
+
+        try cluster.startWorker("three")
+        try cluster.startWorker("four")
+        try cluster.waitForWorkers(4)
+        let quadruple = try cluster.waitForJob(try cluster.client().submit(Self.spec), seconds: 300)
+        #expect(quadruple.state == .succeeded, "\(quadruple.failure ?? "")")
+        #expect(quadruple.report.map(EvoPressAssets.deterministicPart) == reference)
 
         // Kill worker two while it runs a task after the first generation.
         let job = try cluster.client().submit(Self.spec)
