@@ -136,18 +136,9 @@ public final class CandidateEvaluator: @unchecked Sendable {
         finalStates: UnsafePointer<Float>, positions: Int, k: Int, teacher: TeacherTargets,
         into perPosition: UnsafeMutablePointer<Double>
     ) {
-        let head = cache.head
-        let width = head.width
-        let perWorker = 2 * width + k
-        let workerScratch = UnsafeMutablePointer<Float>.allocate(capacity: pool.threads * perWorker)
-        defer { workerScratch.deallocate() }
-        pool.parallelForWorkers(positions) { position, worker in
-            let normed = workerScratch + worker * perWorker
-            let row = normed + width
-            let logits = row + width
-            head.normalize(finalStates + position * width, into: normed)
-            head.gatheredLogits(
-                normed: normed, indices: teacher.topIndices(position: position), count: k, into: logits, row: row)
+        cache.head.forEachTopKLogits(
+            finalStates: finalStates, positions: positions, k: k, teacher: teacher, pool: pool
+        ) { position, logits in
             perPosition[position] = KLDivergence.topK(
                 teacher: teacher.topLogProbabilities(position: position), student: logits, count: k)
         }

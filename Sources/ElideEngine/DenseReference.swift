@@ -69,16 +69,8 @@ public final class DenseReference: Sendable {
         }
 
         if case .topK(let k) = settings.teacher {
-            let perWorker = 2 * width + k
-            let workerScratch = UnsafeMutablePointer<Float>.allocate(capacity: pool.threads * perWorker)
-            defer { workerScratch.deallocate() }
-            pool.parallelForWorkers(count) { position, worker in
-                let normed = workerScratch + worker * perWorker
-                let row = normed + width
-                let logits = row + width
-                head.normalize(finalStates + position * width, into: normed)
-                head.gatheredLogits(
-                    normed: normed, indices: teacher.topIndices(position: position), count: k, into: logits, row: row)
+            head.forEachTopKLogits(finalStates: finalStates, positions: count, k: k, teacher: teacher, pool: pool) {
+                position, logits in
                 teacher.setTopLogits(position: position, logits: logits)
             }
         }

@@ -79,6 +79,27 @@ final class OutputHead: @unchecked Sendable {
         }
     }
 
+    /// Computes, for each of `positions` final states, the logits of the teacher's top `k` tokens at that
+    /// position with `gatheredLogits`, and passes them to `body(position, logits)` on a pool thread.
+    /// `logits` holds `k` floats valid during the call.
+    func forEachTopKLogits(
+        finalStates: UnsafePointer<Float>, positions: Int, k: Int, teacher: TeacherTargets, pool: ThreadPool,
+        _ body: (_ position: Int, _ logits: UnsafeMutablePointer<Float>) -> Void
+    ) {
+        let perWorker = 2 * width + k
+        let workerScratch = UnsafeMutablePointer<Float>.allocate(capacity: pool.threads * perWorker)
+        defer { workerScratch.deallocate() }
+        pool.parallelForWorkers(positions) { position, worker in
+            let normed = workerScratch + worker * perWorker
+            let row = normed + width
+            let logits = row + width
+            normalize(finalStates + position * width, into: normed)
+            gatheredLogits(
+                normed: normed, indices: teacher.topIndices(position: position), count: k, into: logits, row: row)
+            body(position, logits)
+        }
+    }
+
     /// Computes the logits of `normed` (one normalised row) for the vocabulary entries `indices`, in
     /// Float32: each output row is expanded to floats (or read from the copy) and multiplied with
     /// `normed`. The arithmetic depends only on the row and the index, so the teacher and a candidate
