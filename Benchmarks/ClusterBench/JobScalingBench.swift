@@ -81,7 +81,7 @@ struct JobScalingBench {
             offset += 400
         }
         guard lines.count == count else {
-            throw BenchFailure("\(source) holds only \(lines.count) prompts of 200 characters")
+            throw BenchFailure("\(source) contains only \(lines.count) prompts of 200 characters; lower --prompts")
         }
         let file = NSTemporaryDirectory() + "elide-bench-prompts-\(getpid()).jsonl"
         try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)

@@ -13,7 +13,7 @@ public enum PromptEncoding {
         return tokens
     }
 
-    /// The ids that end a generation: end of sequence, and `<|im_end|>` for chat prompts.
+    /// Returns the ids that end a generation: end of sequence, and `<|im_end|>` for chat prompts.
     public static func stopTokens(chat: Bool, tokenizer: BPETokenizer) -> Set<Int> {
         var stops: Set<Int> = []
         if let eos = tokenizer.eosID { stops.insert(eos) }

@@ -241,7 +241,8 @@ struct EvoPressDriver: JobDriver {
         return tasks
     }
 
-    /// The random baseline's candidates: `--random-candidates`, or every configuration of a smaller space.
+    /// Returns the random baseline's candidate count: `--random-candidates`, or every configuration of a
+    /// smaller space.
     func randomCandidateCount(in space: DepthSearchSpace) -> Int {
         min(settings.randomCandidateCount, space.configurationCount)
     }

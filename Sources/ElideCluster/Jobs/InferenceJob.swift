@@ -10,9 +10,9 @@ import Foundation
 ///
 /// `elide submit` reads the prompts file, the plan and the FFN skip policy and puts their contents into the
 /// spec (`prompts-json`, `plan-json`, `ffn-skip-json`). So the coordinator needs no access to the client's
-/// files, and the workers read only the model. Results come back in the order of the prompts file, and with the same seed they do not
-/// depend on the number of workers, the prompts per task or retries: each prompt's sampler seed comes from
-/// the job seed and the prompt's index.
+/// files, and the workers read only the model. Results come back in the order of the prompts file. Each
+/// prompt's sampler seed comes from the job seed and the prompt's index, so with the same seed the results
+/// do not depend on the number of workers, the prompts per task or retries.
 public enum InferenceJob {
     public static let executorKind = "inference"
 

@@ -7,7 +7,7 @@ import Foundation
 /// returns the first token. Each further token goes through the stages again, until `maxTokens` tokens or
 /// a stop token. A prompt has one task outstanding at a time, and `--pipeline-prompts` prompts generate at once,
 /// so different stages work on different prompts in parallel. Stage s's tasks carry the affinity key
-/// `stage-s`, so they go to the worker that holds the stage's sessions. When a task reports that its
+/// `stage-s`, so they go to the worker that keeps the stage's sessions. When a task reports that its
 /// worker lacks the session (the worker is new to the stage), the prompt starts over at stage 0 with the
 /// next epoch, and greedy decoding makes the result the same.
 struct InferencePipelineDriver: JobDriver {

@@ -54,7 +54,7 @@ final class StageSessionStore: Sendable {
 
     /// Returns the entry of `key` at `epoch`, dropping an entry of an older epoch. A new, empty entry is made
     /// only when `create` is true (a prompt task, which starts at position 0). Returns nil when there is no
-    /// entry to use, also when the store holds a newer epoch, which makes this task stale.
+    /// entry to use, also when the store contains a newer epoch, which makes this task stale.
     /// `now` is wall-clock seconds, compared with earlier calls' to find idle sessions.
     func entry(_ key: Key, epoch: Int, create: Bool, now: Double = wallClockSeconds()) -> Entry? {
         state.withLock { state in
