@@ -32,8 +32,9 @@ import Testing
             try manager.createDirectory(at: copy.appendingPathComponent(folder), withIntermediateDirectories: true)
         }
         for file in [
-            "scripts/generate-proto", "proto/elide.proto", "Sources/ElideProto/elide.pb-c.c",
-            "Sources/ElideProto/include/elide.pb-c.h",
+            "scripts/generate-proto", "proto/elide.proto", "proto/onnx.proto", "Sources/ElideProto/elide.pb-c.c",
+            "Sources/ElideProto/include/elide.pb-c.h", "Sources/ElideProto/onnx.pb-c.c",
+            "Sources/ElideProto/include/onnx.pb-c.h", "Sources/ElideProto/include/ElideProto.h",
         ] {
             try manager.copyItem(at: root.appendingPathComponent(file), to: copy.appendingPathComponent(file))
         }
@@ -53,5 +54,34 @@ import Testing
         #expect(writeStatus == 0)
         let (recheckStatus, recheckOutput) = try runScript(script, arguments: ["--check"])
         #expect(recheckStatus == 0, "after regenerating, --check still fails:\n\(recheckOutput)")
+    }
+
+    @Test func staleSecondSchemaIsDetected() throws {
+        // The check covers every schema in proto/, not only the first one.
+        let root = repositoryRoot()
+        let copy = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: copy) }
+        let manager = FileManager.default
+        for folder in ["scripts", "proto", "Sources/ElideProto/include"] {
+            try manager.createDirectory(at: copy.appendingPathComponent(folder), withIntermediateDirectories: true)
+        }
+        for file in [
+            "scripts/generate-proto", "proto/elide.proto", "proto/onnx.proto", "Sources/ElideProto/elide.pb-c.c",
+            "Sources/ElideProto/include/elide.pb-c.h", "Sources/ElideProto/onnx.pb-c.c",
+            "Sources/ElideProto/include/onnx.pb-c.h", "Sources/ElideProto/include/ElideProto.h",
+        ] {
+            try manager.copyItem(at: root.appendingPathComponent(file), to: copy.appendingPathComponent(file))
+        }
+        let schema = copy.appendingPathComponent("proto/onnx.proto")
+        let text = try String(contentsOf: schema, encoding: .utf8)
+        #expect(text.contains("optional string op_type = 4;"))
+        try text.replacingOccurrences(of: "optional string op_type = 4;", with: "optional string operator_type = 4;")
+            .write(to: schema, atomically: true, encoding: .utf8)
+
+        let script = copy.appendingPathComponent("scripts/generate-proto")
+        let (status, output) = try runScript(script, arguments: ["--check"])
+        #expect(status == 1)
+        #expect(output.contains("onnx.pb-c"))
+        #expect(!output.contains("elide.pb-c.c differs"))
     }
 }
