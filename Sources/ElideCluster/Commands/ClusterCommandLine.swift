@@ -2,8 +2,8 @@ import ElideSupport
 import ElideWire
 import Foundation
 
-/// The cluster commands of the `elide` CLI: `cluster up|down`, `status`, `submit`, `jobs`, `wait`, `result`
-/// and `cancel`. `elide`'s main calls `run(command:arguments:)` and falls through to its other commands on nil.
+/// The cluster commands of the `elide` CLI: `cluster up|down`, `status`, `submit`, `jobs`, `wait`,
+/// `result`, `compare` and `cancel`. `elide`'s main calls `run(command:arguments:)` and falls through to its other commands on nil.
 public enum ClusterCommandLine {
     /// Commands handled here, for `elide --help`.
     public static let commands: [(name: String, summary: String)] = [
@@ -13,6 +13,7 @@ public enum ClusterCommandLine {
         ("jobs", "List the cluster's jobs."),
         ("wait", "Wait for a job to finish, showing its progress."),
         ("result", "Print a finished job's report."),
+        ("compare", "Compare finished federated jobs or their report.json files in one table."),
         ("cancel", "Cancel a running job."),
     ]
 
@@ -27,6 +28,7 @@ public enum ClusterCommandLine {
         case "jobs": body = { try jobsCommand(arguments) }
         case "wait": body = { try waitCommand(arguments) }
         case "result": body = { try resultCommand(arguments) }
+        case "compare": body = { try CompareCommand.run(arguments) }
         case "cancel": body = { try cancelCommand(arguments) }
         default: return nil
         }

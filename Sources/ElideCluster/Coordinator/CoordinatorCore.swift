@@ -55,6 +55,8 @@ public enum CoordinatorDirective: Sendable, Equatable {
     case disconnect(WorkerID, reason: String)
     /// Wake clients waiting for the job.
     case jobFinished(JobID, JobState)
+    /// Put these contents into the artifact store; comes before any assignment of a task that names them.
+    case storeArtifacts([[UInt8]])
 }
 
 /// Errors returned to clients of the coordinator.
@@ -125,12 +127,21 @@ public struct CoordinatorCore: Sendable {
     // MARK: - Journal replay
 
     /// Rebuilds jobs from journaled records without writing them again. Call before any worker registers.
-    public mutating func replay(_ records: [JournalRecord]) throws {
-        for record in records { _ = try apply(record) }
+    /// Returns the `storeArtifacts` directives of the replayed steps: the artifacts that drivers derive from
+    /// results, which the shell stores again in case its store lost them.
+    @discardableResult
+    public mutating func replay(_ records: [JournalRecord]) throws -> [CoordinatorDirective] {
+        var artifacts: [CoordinatorDirective] = []
+        for record in records {
+            for directive in try apply(record) {
+                if case .storeArtifacts = directive { artifacts.append(directive) }
+            }
+        }
         let running = jobs.orderedJobs.filter { $0.state == .running }.count
         logger.info(
             "journal replayed", ("journal.records", String(records.count)), ("jobs", String(jobs.jobs.count)),
             ("jobs.running", String(running)), ("tasks.queued", String(scheduler.queuedCount)))
+        return artifacts
     }
 
     // MARK: - Clients
@@ -353,6 +364,7 @@ public struct CoordinatorCore: Sendable {
 
     private mutating func apply(_ change: JobChange, to job: JobID) -> [CoordinatorDirective] {
         var directives: [CoordinatorDirective] = []
+        if !change.artifacts.isEmpty, !change.finished { directives.append(.storeArtifacts(change.artifacts)) }
         if change.finished {
             for assignment in scheduler.removeJob(job) {
                 assignedAt[assignment.attempt] = nil

@@ -36,6 +36,8 @@ public struct JobEntry: Sendable {
 struct JobChange: Sendable {
     var newTasks: [TaskRequest] = []
     var finished = false
+    /// Artifact contents to store before the new tasks are assigned.
+    var artifacts: [[UInt8]] = []
 }
 
 /// The coordinator's jobs and their drivers. Pure: each change is a function of the journaled events, so
@@ -118,7 +120,7 @@ public struct JobTable: Sendable {
         // !-safe: callers pass the id of a job they just stored.
         var entry = jobs[id]!
         entry.progress = step.progress
-        var change = JobChange()
+        var change = JobChange(artifacts: step.artifacts)
         for request in step.newTasks where entry.pending[request.index] == nil {
             entry.pending[request.index] = request
             entry.tasksCreated += 1

@@ -71,7 +71,7 @@ public final class CoordinatorServer: Sendable {
             failureDetector: FailureDetectorSettings(
                 heartbeatInterval: options.heartbeatInterval, deadTimeout: options.heartbeatTimeout))
         var core = CoordinatorCore(registry: registry, settings: settings, journal: journal, logger: logger)
-        try core.replay(records)
+        let replayedArtifacts = try core.replay(records)
         state = Locked(State(core: core))
 
         listener = try TCPListener(address: options.listen)
@@ -79,6 +79,7 @@ public final class CoordinatorServer: Sendable {
         metricsListener = try options.metricsListen.map { try TCPListener(address: $0) }
         metricsAddress = metricsListener?.address
         try writeAddressFile()
+        for case .storeArtifacts(let contents) in replayedArtifacts { storeArtifacts(contents) }
     }
 
     /// Starts the accept loop, the failure-detection ticker and the metrics endpoint; returns at once.
@@ -169,6 +170,8 @@ public final class CoordinatorServer: Sendable {
                     outbox.close()
                     outbox.connection.close()
                 }
+            case .storeArtifacts(let contents):
+                storeArtifacts(contents)
             case .jobFinished(let job, let jobState):
                 finished = true
                 if jobState == .succeeded, let report = state.core.jobs[job]?.report {
@@ -177,6 +180,19 @@ public final class CoordinatorServer: Sendable {
             }
         }
         return finished
+    }
+
+    /// Puts artifacts that a driver derived into the store. A failure is logged: the tasks that name the
+    /// artifact then fail when their worker cannot fetch it, which fails the job with the worker's error.
+    private func storeArtifacts(_ contents: [[UInt8]]) {
+        for bytes in contents {
+            do {
+                let digest = try artifacts.put(bytes)
+                logger.debug("artifact stored", ("artifact", digest.hex), ("bytes", String(bytes.count)))
+            } catch {
+                logger.error("cannot store a job's artifact", ("bytes", String(bytes.count)), ("error", "\(error)"))
+            }
+        }
     }
 
     /// Writes a finished job's report under `<state-dir>/jobs/<job>/` (see `ReportFiles`). A failure is

@@ -22,11 +22,17 @@ public struct DriverStep: Sendable, Equatable {
     public var progress: JobProgress
     /// Non-nil when the job is finished.
     public var report: JobReport?
+    /// Artifact contents the coordinator stores before it assigns `newTasks`, which name them by sha256 in
+    /// `TaskRequest.artifacts`. Not journaled: replaying the results derives them again.
+    public var artifacts: [[UInt8]]
 
-    public init(newTasks: [TaskRequest] = [], progress: JobProgress, report: JobReport? = nil) {
+    public init(
+        newTasks: [TaskRequest] = [], progress: JobProgress, report: JobReport? = nil, artifacts: [[UInt8]] = []
+    ) {
         self.newTasks = newTasks
         self.progress = progress
         self.report = report
+        self.artifacts = artifacts
     }
 }
 

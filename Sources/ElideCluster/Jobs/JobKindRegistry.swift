@@ -41,8 +41,11 @@ public struct JobKindRegistry: Sendable {
         for kind in kinds { register(kind) }
     }
 
-    /// The kinds every build ships: the diagnostic `sleep` and `matmul`, `evopress` and `inference`.
-    public static let builtin = JobKindRegistry([SleepJob.kind, MatmulJob.kind, EvoPressJob.kind, InferenceJob.kind])
+    /// The kinds every build ships: the diagnostic `sleep` and `matmul`, `evopress`, `inference` and
+    /// `federated`.
+    public static let builtin = JobKindRegistry([
+        SleepJob.kind, MatmulJob.kind, EvoPressJob.kind, InferenceJob.kind, FederatedJob.kind,
+    ])
 
     /// Adds or replaces a kind and its executors.
     public mutating func register(_ kind: JobKind) {

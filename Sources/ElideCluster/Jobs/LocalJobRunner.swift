@@ -1,7 +1,9 @@
 import ElideSupport
+import Foundation
 
 /// Runs a job entirely in this process, without sockets: the coordinator core with an in-memory journal and
-/// one local worker that executes tasks in assignment order on the calling thread.
+/// one local worker that executes tasks in assignment order on the calling thread. Artifacts that drivers
+/// derive go to a temporary artifact store, removed when the run ends.
 ///
 /// It drives the same `CoordinatorCore` as the daemon, so its report is the reference a cluster run must match.
 public enum LocalJobRunner {
@@ -22,17 +24,31 @@ public enum LocalJobRunner {
         let (job, submitted) = try core.submit(spec, wallTime: wallClockSeconds())
         let (workerID, registered) = core.registerWorker(worker, now: .now())
         var pending = submitted + registered
+        let folder = NSTemporaryDirectory() + "elide-local-artifacts-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var store: ArtifactStore?
 
         while !pending.isEmpty {
             let directive = pending.removeFirst()
+            if case .storeArtifacts(let contents) = directive {
+                let target = try store ?? ArtifactStore(root: folder)
+                store = target
+                for bytes in contents { try target.put(bytes) }
+                continue
+            }
             guard case .assign(let assignment, _) = directive else { continue }
             guard let executor = registry.executor(named: assignment.executor) else {
                 throw Failure(state: .failed, message: "no executor for task kind '\(assignment.executor)'")
             }
+            let artifacts = store
             let context = TaskContext(
                 task: assignment.attempt, isCancelled: { false },
                 artifactPath: { digest in
-                    throw Failure(state: .failed, message: "in-process runs have no artifact \(digest)")
+                    guard let artifacts, artifacts.contains(digest) else {
+                        throw Failure(
+                            state: .failed, message: "artifact \(digest) was never stored by the job's driver")
+                    }
+                    return artifacts.path(for: digest)
                 })
             do {
                 let output = try executor.execute(payload: assignment.payload, seed: assignment.seed, context: context)
