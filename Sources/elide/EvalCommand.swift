@@ -38,7 +38,8 @@ enum EvalCommand {
         }
         guard arguments.first == "perplexity" else {
             throw UsageError(
-                "unknown evaluation '\(arguments.first ?? "")'; available: elide eval perplexity, elide eval ffn-skip")
+                "unknown evaluation '\(arguments.first ?? "")'; available: elide eval perplexity, elide eval "
+                    + "ffn-skip, elide eval vision")
         }
         guard let options = try parseOrHelp(spec, arguments.dropFirst()) else { return ExitCode.success }
         let modelPath = try options.required("model")

@@ -49,6 +49,10 @@ if let status = ClusterCommandLine.run(command: commandName, arguments: Array(ar
     exit(status)
 }
 
+if commandName == "eval" && arguments.dropFirst().first == "vision" {
+    exit(VisionEvalCommand.main(arguments.dropFirst(2)))
+}
+
 guard let command = engineCommands[commandName] else {
     let names = Array(engineCommands.keys) + ClusterCommandLine.commands.map(\.name)
     let suggestion = names.min {

@@ -13,8 +13,15 @@ import Foundation
 /// files, and the workers read only the model. Results come back in the order of the prompts file. Each
 /// prompt's sampler seed comes from the job seed and the prompt's index, so with the same seed the results
 /// do not depend on the number of workers, the prompts per task or retries.
+///
+/// With `--images`, the job runs a vision policy (token reduction, HiRED, YOPO) over image files instead:
+/// see `VisionInferenceDriver`.
 public enum InferenceJob {
     public static let executorKind = "inference"
+    public static let visionExecutorKind = "inference-vision"
+
+    /// The DINOv2-S file that `scripts/fetch-assets` installs under `$ELIDE_HOME`.
+    static var defaultVisionModelPath: String { CommandSupport.elideHome + "/models/dinov2-s-focus.onnx" }
 
     public static let options: [OptionSpec] = [
         OptionSpec(
@@ -58,16 +65,36 @@ public enum InferenceJob {
         OptionSpec(
             "activations", value: "q8|f32",
             help: "Activation precision: q8 matches llama.cpp's CPU arithmetic, f32 keeps Float32.", default: "q8"),
+        OptionSpec(
+            "images", value: "FILES|DIR",
+            help: "Comma-separated PNG or JPEG files, or a folder of them: run --vision-policy on each image instead "
+                + "of generating text. Every worker reads these paths."),
+        OptionSpec(
+            "vision-policy", value: "FILE|SPEC",
+            help: "Vision policy for --images: a JSON file or a spec such as evit:0.5, hired:0.2 or "
+                + "yopo:window=3 (see 'elide eval vision --help').",
+            default: "none"),
+        OptionSpec(
+            "vision-model", value: "PATH", help: "DINOv2 ONNX file for --images; every worker reads this path.",
+            default: defaultVisionModelPath),
+        OptionSpec(
+            "image-side", value: "PIXELS", help: "Side of the square view the model sees, a multiple of 14.",
+            default: "224"),
+        OptionSpec("images-per-task", value: "N", help: "Images one task runs with --images.", default: "1"),
     ]
 
     public static let kind = JobKind(
         name: "inference",
         summary: "Generate text for a file of prompts, optionally with a drop plan and FFN skipping.",
         options: options, makeDriver: { try makeDriver($0) },
-        executors: [InferenceExecutor(), InferenceStageExecutor()],
-        prepare: { try prepare($0) }, preparedOptions: ["prompts-json", "plan-json", "ffn-skip-json"])
+        executors: [InferenceExecutor(), InferenceStageExecutor(), VisionInferenceExecutor()],
+        prepare: { try prepare($0) },
+        preparedOptions: ["prompts-json", "plan-json", "ffn-skip-json", "images-json", "vision-policy-json"])
 
     static func makeDriver(_ spec: JobSpec) throws -> any JobDriver {
+        if spec.options["images-json"] != nil || spec.options["images"] != nil {
+            return VisionInferenceDriver(settings: try VisionInferenceSettings(spec: spec))
+        }
         let settings = try InferenceSettings(spec: spec)
         switch settings.shard {
         case .requests: return try InferenceDriver(settings: settings)
@@ -78,6 +105,7 @@ public enum InferenceJob {
     /// Reads the prompts file, the plan and the FFN skip policy named in `spec` and adds their contents as
     /// `prompts-json`, `plan-json` and `ffn-skip-json`.
     static func prepare(_ spec: JobSpec) throws -> JobSpec {
+        if let images = spec.options["images"] { return try prepareImages(spec, images: images) }
         var spec = spec
         guard let path = spec.options["prompts"], !path.isEmpty else {
             throw JobDriverError("missing option --prompts: give a JSONL file with one prompt per line")
@@ -92,6 +120,54 @@ public enum InferenceJob {
             let policy = try FeedForwardSkipPolicy.load(path: policyPath)
             spec.options["ffn-skip-json"] = String(decoding: try policy.jsonData(), as: UTF8.self)
         }
+        return spec
+    }
+}
+
+extension InferenceJob {
+    /// Lists the files of `--images` (a folder's PNG and JPEG files in name order) as `images-json` and puts
+    /// the `--vision-policy` file or spec into `vision-policy-json`.
+    static func prepareImages(_ spec: JobSpec, images: String) throws -> JobSpec {
+        var spec = spec
+        if let prompts = spec.options["prompts"], !prompts.isEmpty {
+            throw JobDriverError("give either --prompts (text generation) or --images (vision), not both")
+        }
+        var paths: [String] = []
+        for item in images.split(separator: ",").map(String.init) where !item.isEmpty {
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: item, isDirectory: &isFolder) else {
+                throw JobDriverError("--images names \(item), which does not exist; give PNG or JPEG files or a folder")
+            }
+            if isFolder.boolValue {
+                let names = try FileManager.default.contentsOfDirectory(atPath: item).sorted()
+                let pictures = names.filter { name in
+                    ["png", "jpg", "jpeg"].contains((name as NSString).pathExtension.lowercased())
+                }
+                guard !pictures.isEmpty else {
+                    throw JobDriverError("the folder \(item) given to --images holds no .png, .jpg or .jpeg file")
+                }
+                let folder = URL(fileURLWithPath: item).standardizedFileURL.path
+                paths += pictures.map { folder + "/" + $0 }
+            } else {
+                paths.append(URL(fileURLWithPath: item).standardizedFileURL.path)
+            }
+        }
+        guard !paths.isEmpty else { throw JobDriverError("--images is empty; give PNG or JPEG files or a folder") }
+        spec.options["images-json"] = String(decoding: try EvoPressCoding.encoder.encode(paths), as: UTF8.self)
+        let policyText = spec.options["vision-policy"] ?? "none"
+        let policy: VisionPolicy
+        if FileManager.default.fileExists(atPath: policyText) {
+            let policies = try VisionPolicy.load(path: policyText)
+            guard policies.count == 1, let only = policies.first else {
+                throw JobDriverError(
+                    "the vision policy file \(policyText) holds \(policies.count) policies; an inference job runs one")
+            }
+            policy = only
+        } else {
+            policy = try VisionPolicy.parse(spec: policyText)
+        }
+        spec.options["vision-policy-json"] = String(
+            decoding: try EvoPressCoding.encoder.encode(policy), as: UTF8.self)
         return spec
     }
 }
