@@ -33,6 +33,15 @@ enum EvalCommand {
     }
 
     static func run(_ arguments: ArraySlice<String>) throws -> Int32 {
+        if arguments.first == nil || arguments.first == "--help" || arguments.first == "-h" {
+            print(
+                "USAGE: elide eval perplexity|ffn-skip|vision [options]\n\n"
+                    + "  perplexity  perplexity of a text file\n"
+                    + "  ffn-skip    quality of FFN skipping against the skip ratio\n"
+                    + "  vision      vision token-reduction policies on DINOv2-S\n\n"
+                    + "See 'elide eval <evaluation> --help' for the options of each.")
+            return arguments.first == nil ? ExitCode.usage : ExitCode.success
+        }
         if arguments.first == "ffn-skip" {
             return try FeedForwardSkipEvalCommand.run(arguments.dropFirst())
         }

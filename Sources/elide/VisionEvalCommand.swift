@@ -99,6 +99,7 @@ enum VisionEvalCommand {
         }
         let probeInput = ProbeInput(
             rawValue: try options.choice("features", ProbeInput.allCases.map(\.rawValue)) ?? "cls")!
+        if let svg = options.string("svg") { try OutputPath.checkFile(svg, option: "svg") }
         let requests = try policyRequests(options.required("policy"))
         let modelPath = options.string("model") ?? FeedForwardSkipOptions.elideHome + "/models/dinov2-s-focus.onnx"
         let model: VisionTransformer
@@ -154,11 +155,6 @@ enum VisionEvalCommand {
             (0..<min(count, trainSet.count)).map { evaluation.input(trainSet, $0) }
         }
         let rows = evaluation.evaluate(policies)
-        if let svg = options.string("svg") {
-            try writePlot(
-                title: "Linear-probe accuracy on \(datasetName), \(testSet.count) test images", yLabel: "accuracy",
-                points: rows.map { ($0.method, $0.setting, $0.linearAccuracy) }, to: svg)
-        }
         let report = Report(
             model: modelPath, dataset: datasetName, train: trainSet.count, test: testSet.count, side: side, photos: nil,
             rows: rows, photo_rows: nil, seconds: MonotonicClock.seconds(since: start))
@@ -169,6 +165,12 @@ enum VisionEvalCommand {
             print(
                 "\(datasetName): \(trainSet.count) training and \(testSet.count) test images at \(side)×\(side), \(formatted(report.seconds, 1)) s"
             )
+        }
+        // The table is out first, so a plot that cannot be written does not cost the measurements.
+        if let svg = options.string("svg") {
+            try writePlot(
+                title: "Linear-probe accuracy on \(datasetName), \(testSet.count) test images", yLabel: "accuracy",
+                points: rows.map { ($0.method, $0.setting, $0.linearAccuracy) }, to: svg)
         }
         return ExitCode.success
     }
@@ -194,7 +196,16 @@ enum VisionEvalCommand {
         if FileManager.default.fileExists(atPath: value) {
             return try VisionPolicy.load(path: value).map { PolicyRequest(policy: $0) }
         }
-        return try value.split(separator: ";").map { part in
+        if value.hasSuffix(".json") || value.contains("/") {
+            throw UsageError(
+                "invalid value '\(value)' for --policy: no such file; give a policy JSON file or specs such as "
+                    + "'evit:0.5;hired:0.2'")
+        }
+        let parts = value.split(separator: ";").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        guard !parts.isEmpty else {
+            throw UsageError("--policy is empty; give a policy JSON file or specs such as 'evit:0.5;hired:0.2'")
+        }
+        return try parts.map { part in
             var spec = part.trimmingCharacters(in: .whitespaces)
             var heads: Int? = nil
             if spec.hasPrefix("yopo"), let range = spec.range(of: #"prune_heads=\d+"#, options: .regularExpression) {

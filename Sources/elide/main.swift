@@ -18,7 +18,11 @@ let engineCommands: [String: (ArraySlice<String>) throws -> Int32] = [
 
 let engineSummaries: [(name: String, summary: String)] = [
     ("inspect", "Print a GGUF file's metadata and tensor table."),
-    ("eval", "Score a model: perplexity of a text (eval perplexity), FFN skipping's quality (eval ffn-skip)."),
+    (
+        "eval",
+        "Score a model: perplexity of a text (eval perplexity), FFN skipping's quality (eval ffn-skip), vision "
+            + "token reduction (eval vision)."
+    ),
     ("generate", "Generate text from a prompt."),
     ("bench", "Measure prefill and decode speed."),
     ("export", "Write a GGUF copy of a model with a compression plan applied."),

@@ -53,6 +53,7 @@ enum CompareCommand {
             rows.append(try row(report, name: source))
         }
 
+        if let path = options.string("svg") { try OutputPath.checkFile(path, option: "svg") }
         if options.flag("json") {
             try ClusterCommandLine.printJSON(rows.map(jsonValue))
         } else {
@@ -107,7 +108,8 @@ enum CompareCommand {
         do {
             return try JSONDecoder().decode(JobReport.self, from: data)
         } catch {
-            throw UsageError("\(file) is not a job report: \(error)")
+            throw UsageError(
+                "\(file) is not a job report (report.json of 'elide result --out DIR' or 'elide submit --out DIR')")
         }
     }
 

@@ -49,6 +49,7 @@ enum SubmitCommand {
             throw UsageError("\(error)")
         }
 
+        if let out = options.string("out") { try OutputPath.checkFolder(out, option: "out") }
         if options.flag("local") {
             let logger = Logger(label: "local", level: .warning)
             var printed: (completed: Int, total: Int, at: MonotonicInstant)?

@@ -71,8 +71,9 @@ public enum InferenceJob {
                 + "of generating text. Every worker reads these paths."),
         OptionSpec(
             "vision-policy", value: "FILE|SPEC",
-            help: "Vision policy for --images: a JSON file or a spec such as evit:0.5, hired:0.2 or "
-                + "yopo:window=3 (see 'elide eval vision --help').",
+            help: "Vision policy for --images: a JSON file or one spec such as evit:0.5, hired:0.2 or "
+                + "yopo:window=3,pruned_heads=4.0/4.5 (heads as LAYER.HEAD; 'elide eval vision --json' prints "
+                + "calibrated YOPO policies).",
             default: "none"),
         OptionSpec(
             "vision-model", value: "PATH", help: "DINOv2 ONNX file for --images; every worker reads this path.",
@@ -85,7 +86,8 @@ public enum InferenceJob {
 
     public static let kind = JobKind(
         name: "inference",
-        summary: "Generate text for a file of prompts, optionally with a drop plan and FFN skipping.",
+        summary: "Generate text for a file of prompts (optionally with a drop plan and FFN skipping), or run a "
+            + "vision policy over images.",
         options: options, makeDriver: { try makeDriver($0) },
         executors: [InferenceExecutor(), InferenceStageExecutor(), VisionInferenceExecutor()],
         prepare: { try prepare($0) },
@@ -163,6 +165,13 @@ extension InferenceJob {
                     "the vision policy file \(policyText) holds \(policies.count) policies; an inference job runs one")
             }
             policy = only
+        } else if policyText.contains(";") {
+            throw JobDriverError(
+                "--vision-policy '\(policyText)' lists several policies; an inference job runs one, so submit one "
+                    + "job per policy ('elide eval vision' compares several)")
+        } else if policyText.hasSuffix(".json") || policyText.contains("/") {
+            throw JobDriverError(
+                "--vision-policy names \(policyText), which does not exist; give a JSON file or a spec")
         } else {
             policy = try VisionPolicy.parse(spec: policyText)
         }

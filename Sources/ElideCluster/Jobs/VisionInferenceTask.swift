@@ -6,7 +6,7 @@ struct VisionInferenceTask: Codable, Sendable, Equatable {
     /// DINOv2 ONNX file; every worker reads this path.
     var modelPath: String
     var policy: VisionPolicy
-    /// Side of the square view the model sees (a multiple of 14); HiRED's sub-images have this side too.
+    /// Side of the square view given to the model, a multiple of 14. HiRED's sub-images have this side too.
     var side: Int
     /// Compute threads of the vision model.
     var threads: Int
@@ -31,7 +31,7 @@ struct VisionImageReference: Codable, Sendable, Equatable {
     var path: String
 }
 
-/// What a worker computed for one image.
+/// The result of one image, computed on a worker.
 struct VisionImageResult: Codable, Sendable, Equatable {
     var index: Int
     /// Size of the decoded file.

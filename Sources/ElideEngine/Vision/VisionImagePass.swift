@@ -4,7 +4,7 @@ import ElideSupport
 /// its cosine similarity to the unmodified one, the tokens kept and the multiply-adds of both.
 ///
 /// Single-view policies see the image resized to `side × side` and pool the CLS token after the final norm.
-/// HiRED and its baselines see the full view plus the partitions and pool the mean of the kept tokens; they
+/// HiRED and its baselines see the full view plus the partitions and pool the mean of the kept tokens. They
 /// drop tokens after the encoder, so their cost equals the unmodified encoder's on the same views.
 public struct VisionImagePass: Sendable, Equatable {
     public var feature: [Float]
