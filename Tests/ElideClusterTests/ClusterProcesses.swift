@@ -93,6 +93,24 @@ final class TestCluster: @unchecked Sendable {
         process.waitUntilExit()
     }
 
+    /// Kills `worker` with SIGKILL as soon as `ready` holds for `job` and the worker, polling the coordinator
+    /// every `interval` microseconds. Returns false when `seconds` pass first.
+    func kill(
+        _ worker: String, job: JobID, seconds: Double, interval: UInt32,
+        when ready: (_ job: JobStatus?, _ worker: WorkerStatus?) -> Bool
+    ) throws -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let status = try client().status()
+            if ready(status.jobs.first { $0.id == job.description }, status.workers.first { $0.name == worker }) {
+                kill(worker)
+                return true
+            }
+            usleep(interval)
+        }
+        return false
+    }
+
     func client() throws -> ClusterClient {
         try ClusterClient(address: address, token: ClusterToken(text: token))
     }

@@ -50,18 +50,8 @@ struct EvoPressClusterTests {
 
         // Kill worker two while it runs a task after the first generation.
         let job = try cluster.client().submit(Self.spec)
-        let deadline = Date().addingTimeInterval(240)
-        var killed = false
-        while Date() < deadline {
-            let status = try cluster.client().status()
-            let progress = status.jobs.first { $0.id == job.description }?.progress.completed ?? 0
-            let victim = status.workers.first { $0.name == "two" }
-            if progress >= 1, let victim, victim.slotsUsed > 0 {
-                cluster.kill("two")
-                killed = true
-                break
-            }
-            usleep(20_000)
+        let killed = try cluster.kill("two", job: job, seconds: 240, interval: 20_000) { job, victim in
+            (job?.progress.completed ?? 0) >= 1 && (victim?.slotsUsed ?? 0) > 0
         }
         #expect(killed, "worker two never ran a task after the first generation")
         let survived = try cluster.waitForJob(job, seconds: 300)

@@ -65,17 +65,9 @@ struct FederatedClusterTests {
 
         // Kill worker two once the first round is done, so it keeps client models the job still needs.
         let job = try cluster.client().submit(Self.spec)
-        let deadline = Date().addingTimeInterval(120)
-        var killed = false
-        while Date() < deadline {
-            let status = try cluster.client().status()
-            let progress = status.jobs.first { $0.id == job.description }?.progress.completed ?? 0
-            if progress >= 1, progress < 5 {
-                cluster.kill("two")
-                killed = true
-                break
-            }
-            usleep(10_000)
+        let killed = try cluster.kill("two", job: job, seconds: 120, interval: 10_000) { job, _ in
+            let progress = job?.progress.completed ?? 0
+            return progress >= 1 && progress < 5
         }
         #expect(killed, "the job never reached round 1 of 6 while worker two lived")
         let survived = try cluster.waitForJob(job, seconds: 120)

@@ -66,17 +66,8 @@ struct InferenceClusterTests {
         let (submitCode, idText) = try cluster.run("elide", submit)
         #expect(submitCode == 0)
         let id = try #require(JobID(parsing: idText.trimmingCharacters(in: .whitespacesAndNewlines)))
-        let deadline = Date().addingTimeInterval(120)
-        var killed = false
-        while Date() < deadline, !killed {
-            let status = try cluster.client().status()
-            if let victim = status.workers.first(where: { $0.name == "two" }), victim.slotsUsed > 0,
-                (status.jobs.first { $0.id == id.description }?.progress.completed ?? 0) >= 1
-            {
-                cluster.kill("two")
-                killed = true
-            }
-            usleep(10_000)
+        let killed = try cluster.kill("two", job: id, seconds: 120, interval: 10_000) { job, victim in
+            (job?.progress.completed ?? 0) >= 1 && (victim?.slotsUsed ?? 0) > 0
         }
         #expect(killed, "worker two never ran a prompt after the first result")
         let survived = try cluster.waitForJob(id, seconds: 300)

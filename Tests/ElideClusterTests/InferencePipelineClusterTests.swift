@@ -46,18 +46,9 @@ struct InferencePipelineClusterTests {
         let (submitCode, idText) = try cluster.run("elide", submit + layers)
         #expect(submitCode == 0)
         let id = try #require(JobID(parsing: idText.trimmingCharacters(in: .whitespacesAndNewlines)))
-        let deadline = Date().addingTimeInterval(120)
-        var killed = false
-        while Date() < deadline, !killed {
-            let status = try cluster.client().status()
-            let job = status.jobs.first { $0.id == id.description }
-            if let victim = status.workers.first(where: { $0.name == "two" }), victim.slotsUsed > 0,
-                let job, job.tasksDone >= 16, job.progress.completed == 0
-            {
-                cluster.kill("two")
-                killed = true
-            }
-            usleep(2_000)
+        let killed = try cluster.kill("two", job: id, seconds: 120, interval: 2_000) { job, victim in
+            guard let job, (victim?.slotsUsed ?? 0) > 0 else { return false }
+            return job.tasksDone >= 16 && job.progress.completed == 0
         }
         #expect(killed, "worker two never ran a stage task while the first prompts were decoding")
         let survived = try cluster.waitForJob(id, seconds: 300)

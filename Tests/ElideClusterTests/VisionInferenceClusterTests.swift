@@ -81,17 +81,8 @@ struct VisionInferenceClusterTests {
         let (submitCode, idText) = try cluster.run("elide", arguments("evit:0.5") + remote)
         #expect(submitCode == 0)
         let id = try #require(JobID(parsing: idText.trimmingCharacters(in: .whitespacesAndNewlines)))
-        let deadline = Date().addingTimeInterval(120)
-        var killed = false
-        while Date() < deadline, !killed {
-            let status = try cluster.client().status()
-            if let victim = status.workers.first(where: { $0.name == "two" }), victim.slotsUsed > 0,
-                (status.jobs.first { $0.id == id.description }?.progress.completed ?? 0) >= 1
-            {
-                cluster.kill("two")
-                killed = true
-            }
-            usleep(5_000)
+        let killed = try cluster.kill("two", job: id, seconds: 120, interval: 5_000) { job, victim in
+            (job?.progress.completed ?? 0) >= 1 && (victim?.slotsUsed ?? 0) > 0
         }
         #expect(killed, "worker two never ran an image after the first result")
         let survived = try cluster.waitForJob(id, seconds: 300)
