@@ -11,7 +11,7 @@ import Testing
         return NSHomeDirectory() + "/.cache/elide"
     }
 
-    /// Loads `split` of MNIST, or records a failure that says how to install it.
+    /// Loads `split` of MNIST, or records a failure that names the script that installs it.
     static func mnist(_ split: StandardImageDataset.Split) throws -> LabeledImageSet {
         let paths = StandardImageDataset.mnist.paths(split: split, elideHome: elideHome)
         guard FileManager.default.fileExists(atPath: paths.images) else {

@@ -146,7 +146,9 @@ extension InferenceJob {
                     ["png", "jpg", "jpeg"].contains((name as NSString).pathExtension.lowercased())
                 }
                 guard !pictures.isEmpty else {
-                    throw JobDriverError("the folder \(item) given to --images holds no .png, .jpg or .jpeg file")
+                    throw JobDriverError(
+                        "the folder \(item) given to --images contains no .png, .jpg or .jpeg file; add images or name the files"
+                    )
                 }
                 let folder = URL(fileURLWithPath: item).standardizedFileURL.path
                 paths += pictures.map { folder + "/" + $0 }
@@ -162,7 +164,8 @@ extension InferenceJob {
             let policies = try VisionPolicy.load(path: policyText)
             guard policies.count == 1, let only = policies.first else {
                 throw JobDriverError(
-                    "the vision policy file \(policyText) holds \(policies.count) policies; an inference job runs one")
+                    "the vision policy file \(policyText) contains \(policies.count) policies; an inference job runs one, so give a file with one policy"
+                )
             }
             policy = only
         } else if policyText.contains(";") {

@@ -76,18 +76,21 @@ struct VisionInferenceDriver: JobDriver {
                     "feature_digest": .string(digest.value.hex16),
                 ]))
         }
+
         let count = Double(max(1, finished.count))
         let meanCosine = finished.reduce(0) { $0 + $1.cosineToFull } / count
         let flops = finished.reduce(0) { $0 + $1.flops }
         let fullFlops = finished.reduce(0) { $0 + $1.fullFlops }
         let ratio = fullFlops > 0 ? Double(flops) / Double(fullFlops) : 1
         let wall = max(0, (lastFinish ?? 0) - (firstStart ?? 0))
+
         let policyValue = try JSONDecoder().decode(
             JSONValue.self, from: try EvoPressCoding.encoder.encode(settings.policy))
         let summary =
             "\(finished.count) images, policy \(settings.policy.label), side \(settings.side): mean cosine to the "
             + "full model \(String(format: "%.4f", meanCosine)), multiply-adds \(String(format: "%.3f", ratio)) "
             + "of full"
+
         return JobReport(
             summary: summary,
             values: [

@@ -14,14 +14,14 @@ public struct VisionFeatures: Sendable {
     public var finalRows: Int
     public var seconds: Double
 
-    /// The probe input: `cls` alone, or CLS and mean patch token concatenated (2 · D) as DINOv2's linear
-    /// evaluation uses.
+    /// Returns the probe input: `cls` alone, or CLS and mean patch token concatenated (2 · D) as DINOv2's
+    /// linear evaluation uses.
     public func probeFeature(_ input: ProbeInput) -> [Float] {
         input == .cls ? cls : cls + meanPatch
     }
 }
 
-/// Which pooled features single-view probes read.
+/// The pooled features that single-view probes read.
 public enum ProbeInput: String, Sendable, CaseIterable, Encodable {
     case cls
     case clsAndMeanPatch = "cls+mean"

@@ -89,7 +89,7 @@ extension VisionGraphMapper {
         var grid = 1
         while grid * grid < count { grid += 1 }
         guard grid * grid == count else {
-            throw error(nil, name, "holds \(count) patch positions, which is not a square grid")
+            throw error(nil, name, "contains \(count) patch positions, which is not a square grid")
         }
         return grid
     }

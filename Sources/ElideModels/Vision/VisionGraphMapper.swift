@@ -217,7 +217,7 @@ struct VisionGraphMapper {
     func floats(_ name: String, shape: [Int], layer: Int?) throws -> [Float] {
         let found = try tensor(name, layer: layer)
         guard let values = found.floatValues else {
-            throw error(layer, name, "holds \(found.dataType) values, expected FLOAT")
+            throw error(layer, name, "contains \(found.dataType) values, expected FLOAT")
         }
         guard found.dims == shape else {
             throw error(layer, name, "has dims \(found.dims), expected \(shape)")
